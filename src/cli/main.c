@@ -1,0 +1,2 @@
+#include "satprobe/lang.h"
+int main(void) { return 0; }

@@ -1,0 +1,8 @@
+/* Placeholder until the dyck kind lands. */
+#include "lang_impl.h"
+
+int sp_dyck_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root, sp_error *err)
+{
+    (void)lang;
+    return sp_yaml_error(err, doc, root, "kind dyck is not available yet");
+}

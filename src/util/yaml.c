@@ -1,0 +1,300 @@
+/* YAML to a positioned tree (libyaml event API) and checked accessors over that tree. */
+#include "satprobe/yaml.h"
+#include "satprobe/alloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+enum { MAX_DEPTH = 64 };
+
+static void node_free(sp_yaml_node *node)
+{
+    if (!node) return;
+    size_t k = node->type == SP_YAML_MAP ? 2 * node->n : node->n;
+    for (size_t i = 0; i < k; i++) node_free(node->items[i]);
+    free(node->items);
+    free(node->str);
+    free(node);
+}
+
+void sp_yaml_free(sp_yaml_doc *doc)
+{
+    node_free(doc->root);
+    free(doc->file);
+    doc->root = NULL;
+    doc->file = NULL;
+}
+
+int sp_yaml_error(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node *node, const char *fmt,
+                  ...)
+{
+    char msg[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return sp_error_set(err, SP_EINPUT, doc->file, node ? node->line : 0, node ? node->col : 0,
+                        "%s", msg);
+}
+
+/* An open sequence or mapping and the key waiting for its value (maps only). */
+typedef struct frame {
+    sp_yaml_node *node;
+    size_t cap;           /* allocated entries in node->items */
+    sp_yaml_node *key;    /* MAP: key read, value not yet */
+} frame;
+
+static sp_yaml_node *node_new(sp_yaml_type t, const yaml_mark_t *mark)
+{
+    sp_yaml_node *n = sp_calloc(1, sizeof *n);
+    n->type = t;
+    n->line = (int)mark->line + 1;
+    n->col = (int)mark->column + 1;
+    return n;
+}
+
+static int key_error(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node *map,
+                     const sp_yaml_node *key)
+{
+    if (key->type != SP_YAML_SCALAR)
+        return sp_yaml_error(err, doc, key, "mapping keys must be plain strings, not %s",
+                             sp_yaml_type_name(key));
+    for (size_t i = 0; i < map->n; i++) {
+        const sp_yaml_node *k = map->items[2 * i];
+        if (k->len == key->len && memcmp(k->str, key->str, key->len) == 0)
+            return sp_yaml_error(err, doc, key, "duplicate key '%s' (first at line %d)", key->str,
+                                 k->line);
+    }
+    return SP_OK;
+}
+
+/* Attach child to the innermost open container, or make it the root. On error the child is
+ * freed (it belongs to no tree yet). */
+static int attach(sp_yaml_doc *doc, frame *stack, int depth, sp_yaml_node *child, sp_error *err)
+{
+    if (depth == 0) {
+        doc->root = child;
+        return SP_OK;
+    }
+    frame *f = &stack[depth - 1];
+    sp_yaml_node *p = f->node;
+    if (p->type == SP_YAML_SEQ) {
+        SP_GROW(p->items, f->cap, p->n + 1);
+        p->items[p->n++] = child;
+        return SP_OK;
+    }
+    if (!f->key) {
+        if (key_error(err, doc, p, child)) {
+            node_free(child);
+            return SP_EINPUT;
+        }
+        f->key = child;
+        return SP_OK;
+    }
+    SP_GROW(p->items, f->cap, 2 * p->n + 2);
+    p->items[2 * p->n] = f->key;
+    p->items[2 * p->n + 1] = child;
+    p->n++;
+    f->key = NULL;
+    return SP_OK;
+}
+
+int sp_yaml_parse(sp_yaml_doc *doc, const char *file, const char *text, size_t len, sp_error *err)
+{
+    doc->file = sp_strdup(file);
+    doc->root = NULL;
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) sp_panic(__FILE__, __LINE__, "out of memory (libyaml)");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+
+    frame stack[MAX_DEPTH + 1];
+    int depth = 0, docs = 0, status = SP_OK;
+    bool done = false;
+    while (!done && status == SP_OK) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            const yaml_mark_t *m = &parser.problem_mark;
+            status = sp_error_set(err, SP_EINPUT, file, (int)m->line + 1, (int)m->column + 1,
+                                  "malformed YAML: %s%s%s",
+                                  parser.problem ? parser.problem : "syntax error",
+                                  parser.context ? " " : "", parser.context ? parser.context : "");
+            break;
+        }
+        const yaml_mark_t *mark = &ev.start_mark;
+        sp_yaml_node *n = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                status = sp_error_set(err, SP_EINPUT, file, (int)mark->line + 1,
+                                      (int)mark->column + 1, "only one YAML document is allowed");
+            break;
+        case YAML_ALIAS_EVENT:
+            status = sp_error_set(err, SP_EINPUT, file, (int)mark->line + 1, (int)mark->column + 1,
+                                  "YAML aliases (*name) are not supported; write the value out");
+            break;
+        case YAML_SCALAR_EVENT:
+            n = node_new(SP_YAML_SCALAR, mark);
+            n->str = sp_strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+            n->len = ev.data.scalar.length;
+            n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+            status = attach(doc, stack, depth, n, err);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (depth == MAX_DEPTH) {
+                status = sp_error_set(err, SP_EINPUT, file, (int)mark->line + 1,
+                                      (int)mark->column + 1, "nesting deeper than %d levels",
+                                      MAX_DEPTH);
+                break;
+            }
+            n = node_new(ev.type == YAML_SEQUENCE_START_EVENT ? SP_YAML_SEQ : SP_YAML_MAP, mark);
+            status = attach(doc, stack, depth, n, err);
+            if (status == SP_OK) {
+                stack[depth].node = n;
+                stack[depth].cap = 0;
+                stack[depth].key = NULL;
+                depth++;
+            }
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    /* A key still waiting for its value belongs to no node yet. */
+    for (int i = 0; i < depth; i++)
+        if (stack[i].node->type == SP_YAML_MAP) node_free(stack[i].key);
+    if (status != SP_OK) sp_yaml_free(doc);
+    return status;
+}
+
+const char *sp_yaml_type_name(const sp_yaml_node *node)
+{
+    if (!node) return "nothing";
+    switch (node->type) {
+    case SP_YAML_MAP: return "a mapping";
+    case SP_YAML_SEQ: return "a list";
+    default: return sp_yaml_is_null(node) ? "null" : "a scalar";
+    }
+}
+
+bool sp_yaml_is_null(const sp_yaml_node *node)
+{
+    if (!node) return true;
+    if (node->type != SP_YAML_SCALAR || !node->plain) return false;
+    return node->len == 0 || strcmp(node->str, "~") == 0 || strcmp(node->str, "null") == 0 ||
+           strcmp(node->str, "Null") == 0 || strcmp(node->str, "NULL") == 0;
+}
+
+const sp_yaml_node *sp_yaml_get(const sp_yaml_node *map, const char *key)
+{
+    if (!map || map->type != SP_YAML_MAP) return NULL;
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < map->n; i++) {
+        const sp_yaml_node *k = map->items[2 * i];
+        if (k->len == klen && memcmp(k->str, key, klen) == 0) return map->items[2 * i + 1];
+    }
+    return NULL;
+}
+
+int sp_yaml_check_keys(const sp_yaml_doc *doc, const sp_yaml_node *map, const char *const *allowed,
+                       const char *context, sp_error *err)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const sp_yaml_node *k = map->items[2 * i];
+        bool ok = false;
+        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(k->str, *a) == 0;
+        if (ok) continue;
+        char list[512] = "";
+        size_t used = 0;
+        for (const char *const *a = allowed; *a; a++) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", *a);
+            if (w < 0 || (size_t)w >= sizeof list - used) break;
+            used += (size_t)w;
+        }
+        return sp_yaml_error(err, doc, k, "unknown key '%s' in %s (expected one of: %s)", k->str,
+                             context, list);
+    }
+    return SP_OK;
+}
+
+int sp_yaml_expect(const sp_yaml_doc *doc, const sp_yaml_node *node, sp_yaml_type t,
+                   const char *what, sp_error *err)
+{
+    if (node->type == t && !(t == SP_YAML_SCALAR && sp_yaml_is_null(node))) return SP_OK;
+    static const char *const names[] = {"a scalar", "a list", "a mapping"};
+    return sp_yaml_error(err, doc, node, "%s must be %s, not %s", what, names[t],
+                         sp_yaml_type_name(node));
+}
+
+int sp_yaml_require(const sp_yaml_doc *doc, const sp_yaml_node *map, const char *key,
+                    const sp_yaml_node **out, sp_error *err)
+{
+    const sp_yaml_node *v = sp_yaml_get(map, key);
+    if (!v) return sp_yaml_error(err, doc, map, "missing required key '%s'", key);
+    if (sp_yaml_is_null(v)) return sp_yaml_error(err, doc, v, "'%s' must not be empty", key);
+    *out = v;
+    return SP_OK;
+}
+
+int sp_yaml_string(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what,
+                   const char **out, sp_error *err)
+{
+    if (node->type != SP_YAML_SCALAR)
+        return sp_yaml_error(err, doc, node, "%s must be a string, not %s", what,
+                             sp_yaml_type_name(node));
+    if (strlen(node->str) != node->len)
+        return sp_yaml_error(err, doc, node, "%s contains a NUL byte", what);
+    *out = node->str;
+    return SP_OK;
+}
+
+int sp_yaml_int(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, long lo,
+                long hi, long *out, sp_error *err)
+{
+    if (node->type != SP_YAML_SCALAR || sp_yaml_is_null(node))
+        return sp_yaml_error(err, doc, node, "%s must be an integer, not %s", what,
+                             sp_yaml_type_name(node));
+    char *end;
+    errno = 0;
+    long v = strtol(node->str, &end, 10);
+    if (node->len == 0 || *end != '\0' || errno == ERANGE || end != node->str + node->len)
+        return sp_yaml_error(err, doc, node, "%s must be an integer, not '%s'", what, node->str);
+    if (v < lo || v > hi)
+        return sp_yaml_error(err, doc, node, "%s must be between %ld and %ld, not %ld", what, lo,
+                             hi, v);
+    *out = v;
+    return SP_OK;
+}
+
+int sp_yaml_bool(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, bool *out,
+                 sp_error *err)
+{
+    if (node->type == SP_YAML_SCALAR && node->plain) {
+        if (!strcmp(node->str, "true") || !strcmp(node->str, "True") || !strcmp(node->str, "TRUE")) {
+            *out = true;
+            return SP_OK;
+        }
+        if (!strcmp(node->str, "false") || !strcmp(node->str, "False") ||
+            !strcmp(node->str, "FALSE")) {
+            *out = false;
+            return SP_OK;
+        }
+    }
+    return sp_yaml_error(err, doc, node, "%s must be true or false, not %s%s%s", what,
+                         node->type == SP_YAML_SCALAR ? "'" : "",
+                         node->type == SP_YAML_SCALAR ? node->str : sp_yaml_type_name(node),
+                         node->type == SP_YAML_SCALAR ? "'" : "");
+}
