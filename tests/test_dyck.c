@@ -381,37 +381,26 @@ static u128 compositions(size_t k, size_t n, const u128 *e1)
 static void test_shuffle_compositions(void **state)
 {
     (void)state;
+    static const char *const alpha[] = {"", "", "a, A, b, B", "a, A, b, B, c, C",
+                                        "a, A, b, B, c, C, d, D"};
+    static const char *const pairs[] = {"", "", "[a, A], [b, B]", "[a, A], [b, B], [c, C]",
+                                        "[a, A], [b, B], [c, C], [d, D]"};
     for (size_t k = 2; k <= 4; k++)
         for (size_t bound = 0; bound <= 2; bound += 2) {
             sp_lang *lang;
-            char yaml[512];
             if (k == 2 && bound == 0) lang = tu_load_zoo("shuffle-2");
             else if (k == 4 && bound == 0) lang = tu_load_zoo("shuffle-4");
             else {
+                char yaml[512];
                 snprintf(yaml, sizeof yaml,
-                         "name: s\ndescription: d\nclass: counter\n"
-                         "alphabet: [a, A, b, B, c, C, d, D]\nkind: dyck\n"
-                         "pairs: [[a, A], [b, B], [c, C], [d, D]]\nshuffle: true\n");
-                if (k == 3)
-                    snprintf(yaml, sizeof yaml,
-                             "name: s\ndescription: d\nclass: counter\n"
-                             "alphabet: [a, A, b, B, c, C]\nkind: dyck\n"
-                             "pairs: [[a, A], [b, B], [c, C]]\nshuffle: true\n");
-                if (k == 2)
-                    snprintf(yaml, sizeof yaml,
-                             "name: s\ndescription: d\nclass: counter\n"
-                             "alphabet: [a, A, b, B]\nkind: dyck\n"
-                             "pairs: [[a, A], [b, B]]\nshuffle: true\n");
-                if (bound) {
-                    size_t l = strlen(yaml);
-                    snprintf(yaml + l, sizeof yaml - l, "max_depth: %zu\n", bound);
-                }
+                         "name: s\ndescription: d\nclass: regular\nalphabet: [%s]\nkind: dyck\n"
+                         "pairs: [%s]\nshuffle: true\nmax_depth: %zu\n",
+                         alpha[k], pairs[k], bound);
                 lang = tu_load_text(yaml);
             }
             u128 e1[32], cat[32];
             catalan_u128(cat, 20);
-            for (size_t m = 0; m <= 30; m++)
-            {
+            for (size_t m = 0; m <= 30; m++) {
                 bool ok;
                 e1[m] = bound ? transfer_count_u128(1, bound, m, &ok) : (m & 1 ? 0 : cat[m / 2]);
             }
