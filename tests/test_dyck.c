@@ -391,11 +391,12 @@ static void test_shuffle_compositions(void **state)
             if (k == 2 && bound == 0) lang = tu_load_zoo("shuffle-2");
             else if (k == 4 && bound == 0) lang = tu_load_zoo("shuffle-4");
             else {
-                char yaml[512];
+                char yaml[512], depth[16] = "~";
+                if (bound) snprintf(depth, sizeof depth, "%zu", bound);
                 snprintf(yaml, sizeof yaml,
-                         "name: s\ndescription: d\nclass: regular\nalphabet: [%s]\nkind: dyck\n"
-                         "pairs: [%s]\nshuffle: true\nmax_depth: %zu\n",
-                         alpha[k], pairs[k], bound);
+                         "name: s\ndescription: d\nclass: counter\nalphabet: [%s]\nkind: dyck\n"
+                         "pairs: [%s]\nshuffle: true\nmax_depth: %s\n",
+                         alpha[k], pairs[k], depth);
                 lang = tu_load_text(yaml);
             }
             u128 e1[32], cat[32];
