@@ -47,11 +47,16 @@ void sp_strbuf_putc(sp_strbuf *sb, char c) { sp_strbuf_append(sb, &c, 1); }
 
 void sp_strbuf_printf(sp_strbuf *sb, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
+    int need = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (need < 0) return;
+    if ((size_t)need < sizeof small) {
+        sp_strbuf_append(sb, small, (size_t)need);
+        return;
+    }
     reserve(sb, (size_t)need);
     va_start(ap, fmt);
     vsnprintf(sb->buf + sb->len, (size_t)need + 1, fmt, ap);
