@@ -1,5 +1,5 @@
-/* The counter kind: deterministic real-time counter automata read from YAML, membership by
- * simulation, and next-symbol sets by a bounded search over configurations. */
+/* The counter kind: deterministic real-time counter automata read from YAML (with the
+ * determinism and emptiness checks), and membership by simulation. */
 #include "counter.h"
 #include "satprobe/alloc.h"
 
@@ -26,354 +26,25 @@ static const struct {
 /* The loader checks that some string of length <= EMPTY_HORIZON is accepted. */
 enum { EMPTY_HORIZON = 64 };
 
-/* Search budgets, in work units (one unit per transition examined plus one per acceptance
- * entry consulted by the lower bound): a few tens of milliseconds at most. */
-#define LOAD_BUDGET ((size_t)1 << 21)
-#define NEXT_BUDGET ((size_t)1 << 21)
-#define GREEDY_BUDGET_MAX ((size_t)1 << 16)
-#define MEMO_MAX ((size_t)1 << 20)
+/* Budget of the emptiness check (see sp_counter_reach): some tens of milliseconds at most. */
+#define LOAD_BUDGET ((size_t)1 << 19)
+#define LOAD_GREEDY ((size_t)4096)
 /* Above this many distinct accepting states × (states + transitions), the lower bound uses the
  * distance to the nearest accepting state instead of one distance table per accepting state. */
 #define DIST_BUDGET ((size_t)4 << 20)
-
-/* ---- configuration sets ---------------------------------------------------------------- */
-
-static uint64_t hash64(const int64_t *k, size_t w)
-{
-    uint64_t h = 0x9e3779b97f4a7c15u;
-    for (size_t i = 0; i < w; i++) {
-        h ^= (uint64_t)k[i];
-        h *= 0xff51afd7ed558ccdu;
-        h ^= h >> 32;
-    }
-    return h;
-}
-
-static void set_alloc_slots(ctr_set *s, size_t size)
-{
-    free(s->slots);
-    s->slots = sp_malloc(size, sizeof *s->slots);
-    memset(s->slots, 0xff, size * sizeof *s->slots);
-    s->mask = size - 1;
-}
-
-static void set_init(ctr_set *s, size_t w)
-{
-    memset(s, 0, sizeof *s);
-    s->w = w;
-    set_alloc_slots(s, 64);
-}
-
-static void set_free(ctr_set *s)
-{
-    free(s->keys);
-    free(s->slots);
-    memset(s, 0, sizeof *s);
-}
-
-/* Empty the set. A table grown by one large search is shrunk again so that the next small
- * search does not pay for clearing it. */
-static void set_reset(ctr_set *s)
-{
-    s->n = 0;
-    if (s->mask + 1 > 4096) set_alloc_slots(s, 4096);
-    else memset(s->slots, 0xff, (s->mask + 1) * sizeof *s->slots);
-}
-
-static size_t set_find(const ctr_set *s, const int64_t *key)
-{
-    for (size_t i = hash64(key, s->w) & s->mask;; i = (i + 1) & s->mask) {
-        uint32_t e = s->slots[i];
-        if (e == UINT32_MAX) return SIZE_MAX;
-        if (memcmp(s->keys + (size_t)e * s->w, key, s->w * sizeof *key) == 0) return e;
-    }
-}
-
-static size_t set_add(ctr_set *s, const int64_t *key, bool *added)
-{
-    *added = false;
-    size_t found = set_find(s, key);
-    if (found != SIZE_MAX) return found;
-    if (2 * (s->n + 1) > s->mask + 1) {
-        set_alloc_slots(s, 2 * (s->mask + 1));
-        for (size_t e = 0; e < s->n; e++) {
-            size_t i = hash64(s->keys + e * s->w, s->w) & s->mask;
-            while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
-            s->slots[i] = (uint32_t)e;
-        }
-    }
-    SP_GROW(s->keys, s->cap, (s->n + 1) * s->w);
-    memcpy(s->keys + s->n * s->w, key, s->w * sizeof *key);
-    size_t i = hash64(key, s->w) & s->mask;
-    while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
-    s->slots[i] = (uint32_t)s->n;
-    *added = true;
-    return s->n++;
-}
-
-/* ---- the automaton --------------------------------------------------------------------- */
-
-/* Fewest steps for counter value v to enter sign set S when one step can raise it by at most
- * up and lower it by at most down. */
-static int64_t steps_to(int64_t v, unsigned S, int64_t up, int64_t down)
-{
-    unsigned s = v < 0 ? CTR_NEG : v == 0 ? CTR_ZERO : CTR_POS;
-    if (S & s) return 0;
-    if (v > 0) { /* S has no positive values: the nearest target is 0 or -1 */
-        int64_t d = (S & CTR_ZERO) ? v : v + 1;
-        return down ? (d + down - 1) / down : CTR_INF;
-    }
-    if (v < 0) {
-        int64_t d = (S & CTR_ZERO) ? -v : -v + 1;
-        return up ? (d + up - 1) / up : CTR_INF;
-    }
-    if ((S & CTR_POS) && up) return 1;
-    if ((S & CTR_NEG) && down) return 1;
-    return CTR_INF;
-}
-
-int64_t sp_counter_lower_bound(const sp_counter *a, int q, const int64_t *c)
-{
-    int64_t best = CTR_INF;
-    for (size_t e = 0; e < a->na; e++) {
-        const ctr_accept *x = &a->acc[e];
-        if (x->dist[q] == CTR_DIST_INF) continue;
-        int64_t need = x->dist[q];
-        for (int i = 0; i < a->K && need < best; i++) {
-            int64_t s = steps_to(c[i], (x->mask >> (3 * i)) & 7, a->up[i], a->down[i]);
-            if (s > need) need = s;
-        }
-        if (need < best) best = need;
-        if (best == 0) break;
-    }
-    return best;
-}
-
-/* The transition of state q on sym that applies at counter signs sig, or NULL. */
-static const ctr_trans *find_trans(const sp_counter *a, int q, int sym, uint32_t sig)
-{
-    uint32_t lo = a->sfirst[q], hi = a->sfirst[q + 1];
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (a->trans[mid].sym < sym) lo = mid + 1;
-        else hi = mid;
-    }
-    for (; lo < a->sfirst[q + 1] && a->trans[lo].sym == sym; lo++)
-        if (ctr_holds(a->trans[lo].guard, sig)) return &a->trans[lo];
-    return NULL;
-}
-
-static void apply64(const sp_counter *a, const ctr_trans *t, const int64_t *key, int64_t *out)
-{
-    out[0] = t->to;
-    for (int i = 0; i < a->K; i++) out[1 + i] = key[1 + i] + t->add[i];
-}
 
 static bool counter_accepts(const sp_lang *lang, const int *s, size_t n)
 {
     const sp_counter *a = lang->impl;
     int64_t key[CTR_MAX_COUNTERS + 1] = {a->start};
     for (size_t i = 0; i < n; i++) {
-        const ctr_trans *t = find_trans(a, (int)key[0], s[i], ctr_sig64(key + 1, a->K));
+        const ctr_trans *t = ctr_find_trans(a, (int)key[0], s[i], ctr_sig64(key + 1, a->K));
         if (!t) return false;
-        apply64(a, t, key, key);
+        ctr_apply64(a, t, key, key);
     }
     return ctr_accepting(a, (int)key[0], ctr_sig64(key + 1, a->K));
 }
 
-/* ---- reachability of acceptance ---------------------------------------------------------- */
-
-typedef enum { CTR_FOUND, CTR_NONE, CTR_BUDGET } ctr_verdict;
-
-typedef struct ctr_kid {
-    int64_t h;
-    int64_t key[CTR_MAX_COUNTERS + 1];
-} ctr_kid;
-
-typedef struct ctr_frame {
-    size_t begin, end, cursor; /* this configuration's children: kids[begin .. end) */
-    int64_t depth;
-} ctr_frame;
-
-static bool is_accepting64(const sp_counter *a, const int64_t *key)
-{
-    return ctr_accepting(a, (int)key[0], ctr_sig64(key + 1, a->K));
-}
-
-/* Push a frame whose children are key's successors that can still reach acceptance within
- * H, nearest (by the lower bound) first. Returns 1 if a child is accepting, 0 otherwise. */
-static int greedy_expand(sp_counter *a, const int64_t *key, int64_t depth, int64_t H,
-                         size_t *nframes, size_t *nkids, size_t *work)
-{
-    ctr_frame *frames = a->frames;
-    ctr_kid *kids = a->kids;
-    size_t begin = *nkids;
-    int q = (int)key[0];
-    uint32_t sig = ctr_sig64(key + 1, a->K);
-    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
-        const ctr_trans *t = &a->trans[j];
-        ++*work;
-        if (!ctr_holds(t->guard, sig)) continue;
-        int64_t succ[CTR_MAX_COUNTERS + 1];
-        apply64(a, t, key, succ);
-        *work += a->na;
-        int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
-        if (h >= CTR_INF || depth + 1 + h > H) continue;
-        if (h == 0 && is_accepting64(a, succ)) return 1;
-        if (*nkids == a->kids_cap) {
-            a->kids_cap = a->kids_cap ? 2 * a->kids_cap : 64;
-            a->kids = kids = sp_realloc(kids, a->kids_cap, sizeof *kids);
-        }
-        ctr_kid *k = &kids[(*nkids)++];
-        k->h = h;
-        memcpy(k->key, succ, a->w * sizeof *succ);
-    }
-    for (size_t i = begin + 1; i < *nkids; i++) /* insertion sort: few children */
-        for (size_t j = i; j > begin && kids[j].h < kids[j - 1].h; j--) {
-            ctr_kid tmp = kids[j];
-            kids[j] = kids[j - 1];
-            kids[j - 1] = tmp;
-        }
-    if (*nframes == a->frames_cap) {
-        a->frames_cap = a->frames_cap ? 2 * a->frames_cap : 64;
-        a->frames = frames = sp_realloc(frames, a->frames_cap, sizeof *frames);
-    }
-    frames[(*nframes)++] = (ctr_frame){begin, *nkids, begin, depth};
-    return 0;
-}
-
-/* Depth-first search that always tries the successor nearest to acceptance first. It finds
- * the witness at once for automata that finish by counting down, and is only a fast path:
- * failing here proves nothing. */
-static bool greedy_search(sp_counter *a, const int64_t *start, int64_t H, size_t budget)
-{
-    ctr_set *seen = &a->seen;
-    set_reset(seen);
-    bool added;
-    set_add(seen, start, &added);
-    size_t nframes = 0, nkids = 0, work = 0;
-    if (greedy_expand(a, start, 0, H, &nframes, &nkids, &work)) return true;
-    while (nframes && work < budget) {
-        ctr_frame *f = &((ctr_frame *)a->frames)[nframes - 1];
-        if (f->cursor == f->end) {
-            nkids = f->begin;
-            nframes--;
-            continue;
-        }
-        int64_t key[CTR_MAX_COUNTERS + 1];
-        memcpy(key, ((ctr_kid *)a->kids)[f->cursor++].key, a->w * sizeof *key);
-        int64_t depth = f->depth + 1;
-        set_add(seen, key, &added);
-        if (!added) continue;
-        if (greedy_expand(a, key, depth, H, &nframes, &nkids, &work)) return true;
-    }
-    return false;
-}
-
-/* Breadth-first search over every configuration reachable from start within H steps that the
- * lower bound does not rule out: exact for "is acceptance reachable within H steps" unless the
- * budget runs out first. */
-static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, size_t budget)
-{
-    ctr_set *seen = &a->seen;
-    set_reset(seen);
-    if (is_accepting64(a, start)) return CTR_FOUND;
-    if (sp_counter_lower_bound(a, (int)start[0], start + 1) > H) return CTR_NONE;
-    bool added;
-    size_t work = 0;
-    set_add(seen, start, &added);
-    SP_GROW(a->depth, a->depth_cap, seen->n);
-    a->depth[0] = 0;
-    for (size_t i = 0; i < seen->n; i++) {
-        int64_t key[CTR_MAX_COUNTERS + 1];
-        memcpy(key, seen->keys + i * a->w, a->w * sizeof *key);
-        int32_t d = a->depth[i];
-        int q = (int)key[0];
-        uint32_t sig = ctr_sig64(key + 1, a->K);
-        for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
-            const ctr_trans *t = &a->trans[j];
-            work++;
-            if (!ctr_holds(t->guard, sig)) continue;
-            int64_t succ[CTR_MAX_COUNTERS + 1];
-            apply64(a, t, key, succ);
-            work += a->na;
-            int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
-            if (h >= CTR_INF || d + 1 + h > H) continue;
-            if (h == 0 && is_accepting64(a, succ)) return CTR_FOUND;
-            size_t idx = set_add(seen, succ, &added);
-            if (!added) continue;
-            SP_GROW(a->depth, a->depth_cap, seen->n);
-            a->depth[idx] = d + 1;
-        }
-        if (work > budget) return CTR_BUDGET;
-    }
-    return CTR_NONE;
-}
-
-/* The search horizon for next() from configuration key. A shortest accepting path whose total
- * counter movement (sum over steps and counters of |change|) is at most
- *     V = 2K * sum_i (|c_i| + 1)
- * never repeats a configuration, so between two steps that move a counter it spends at most
- * |Q| - 1 steps in states alone; it has at most V moving steps, hence length <= |Q| (V + 1).
- * V covers every continuation that counts the counters down to their target signs (|c_i|
- * units, +1 to cross zero), passes counts from one counter to another (2 units per moved unit,
- * once per counter) or raises a counter from zero to a sign and back. Continuations that must
- * first pump a counter further away from its target than that are beyond the horizon. */
-static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
-{
-    int64_t sum = 0;
-    for (int i = 0; i < a->K; i++) {
-        int64_t v = key[1 + i] < 0 ? -key[1 + i] : key[1 + i];
-        if (v > ((int64_t)1 << 40)) v = (int64_t)1 << 40;
-        sum += v + 1;
-    }
-    *V = 2 * a->K * sum;
-    return (int64_t)a->nq * (*V + 1);
-}
-
-/* Whether an accepting configuration is reachable from key (within next_horizon). */
-static bool viable(sp_counter *a, const int64_t *key)
-{
-    if (is_accepting64(a, key)) return true;
-    size_t m = set_find(&a->memo, key);
-    if (m != SIZE_MAX) return a->memo_val[m];
-    int64_t V, H = next_horizon(a, key, &V);
-    size_t g = (size_t)(4 * (V + a->nq) + 64);
-    if (g > GREEDY_BUDGET_MAX) g = GREEDY_BUDGET_MAX;
-    bool ok = greedy_search(a, key, H, g) || bfs_search(a, key, H, NEXT_BUDGET) == CTR_FOUND;
-    if (a->memo.n == MEMO_MAX) set_reset(&a->memo);
-    bool added;
-    m = set_add(&a->memo, key, &added);
-    SP_GROW(a->memo_val, a->memo_cap, a->memo.n);
-    a->memo_val[m] = ok;
-    return ok;
-}
-
-static bool counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
-{
-    sp_counter *a = lang->impl; /* mutable scratch; see sp_counter */
-    int64_t key[CTR_MAX_COUNTERS + 1] = {a->start};
-    for (size_t i = 0; i < n; i++) {
-        const ctr_trans *t = find_trans(a, (int)key[0], p[i], ctr_sig64(key + 1, a->K));
-        if (!t) return false;
-        apply64(a, t, key, key);
-    }
-    uint32_t sig = ctr_sig64(key + 1, a->K);
-    int q = (int)key[0];
-    *can_end = ctr_accepting(a, q, sig);
-    bool any = *can_end;
-    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
-        const ctr_trans *t = &a->trans[j];
-        if (!ctr_holds(t->guard, sig)) continue;
-        int64_t succ[CTR_MAX_COUNTERS + 1];
-        apply64(a, t, key, succ);
-        if (viable(a, succ)) {
-            valid[t->sym] = true;
-            any = true;
-        }
-    }
-    return any;
-}
 
 static void counter_destroy(void *impl)
 {
@@ -387,6 +58,7 @@ static void counter_destroy(void *impl)
     free(a->in_list);
     free(a->acc);
     free(a->afirst);
+    free(a->bound);
     free(a->dist);
     sp_counter_tables_free(&a->tab);
     free(a->acc_idx);
@@ -394,12 +66,7 @@ static void counter_destroy(void *impl)
     free(a->pw);
     free(a->pidx);
     free(a->psym);
-    set_free(&a->memo);
-    free(a->memo_val);
-    set_free(&a->seen);
-    free(a->depth);
-    free(a->frames);
-    free(a->kids);
+    sp_counter_search_free(a);
     free(a);
 }
 
@@ -408,7 +75,7 @@ static const sp_lang_ops counter_ops = {
     .prepare = sp_counter_prepare,
     .count = sp_counter_count,
     .sample = sp_counter_sample,
-    .next = counter_next,
+    .next = sp_counter_next,
     .destroy = counter_destroy,
 };
 
@@ -821,29 +488,47 @@ static int read_accept(loader *ld, const sp_yaml_node *root)
     for (size_t e = 0; e < a->na; e++) a->afirst[a->acc[e].state + 1]++;
     for (int q = 0; q < a->nq; q++) a->afirst[q + 1] += a->afirst[q];
 
-    /* State distances for the lower bound: one table per accepting state when affordable. */
+    /* State distances for the lower bound: per accepting state when affordable, else to the
+     * nearest accepting state; then per distinct mask, the least over its entries. */
     size_t distinct = 0;
     for (int q = 0; q < a->nq; q++) distinct += a->afirst[q + 1] > a->afirst[q];
     bool each = distinct * ((size_t)a->nq + a->nt) <= DIST_BUDGET;
-    size_t tables = each ? distinct : 1;
-    a->dist = sp_malloc(tables * (size_t)a->nq, sizeof *a->dist);
-    bool *target = sp_calloc((size_t)a->nq, sizeof *target);
-    int32_t *queue = sp_malloc((size_t)a->nq, sizeof *queue);
+    size_t nq = (size_t)a->nq;
+    int32_t *per = sp_malloc((each ? distinct : 1) * nq, sizeof *per);
+    const int32_t **of = sp_malloc(a->na, sizeof *of); /* entry -> its distance table */
+    bool *target = sp_calloc(nq, sizeof *target);
+    int32_t *queue = sp_malloc(nq, sizeof *queue);
     if (!each) {
         for (size_t e = 0; e < a->na; e++) target[a->acc[e].state] = true;
-        reverse_bfs(a, target, a->dist, queue);
-        for (size_t e = 0; e < a->na; e++) a->acc[e].dist = a->dist;
+        reverse_bfs(a, target, per, queue);
+        for (size_t e = 0; e < a->na; e++) of[e] = per;
     } else {
         size_t t = 0;
         for (int q = 0; q < a->nq; q++) {
             if (a->afirst[q + 1] == a->afirst[q]) continue;
-            int32_t *d = a->dist + t++ * (size_t)a->nq;
+            int32_t *d = per + t++ * nq;
             target[q] = true;
             reverse_bfs(a, target, d, queue);
             target[q] = false;
-            for (uint32_t e = a->afirst[q]; e < a->afirst[q + 1]; e++) a->acc[e].dist = d;
+            for (uint32_t e = a->afirst[q]; e < a->afirst[q + 1]; e++) of[e] = d;
         }
     }
+    a->bound = sp_calloc(a->na, sizeof *a->bound);
+    a->dist = sp_malloc(a->na * nq, sizeof *a->dist);
+    for (size_t e = 0; e < a->na; e++) {
+        size_t b = 0;
+        while (b < a->nbound && a->bound[b].mask != a->acc[e].mask) b++;
+        int32_t *d = a->dist + b * nq;
+        if (b == a->nbound) {
+            a->nbound++;
+            a->bound[b] = (ctr_bound){a->acc[e].mask, d};
+            for (size_t q = 0; q < nq; q++) d[q] = CTR_DIST_INF;
+        }
+        for (size_t q = 0; q < nq; q++)
+            if (of[e][q] < d[q]) d[q] = of[e][q];
+    }
+    free(per);
+    free(of);
     free(target);
     free(queue);
     return SP_OK;
@@ -874,8 +559,7 @@ static int load(loader *ld, const sp_yaml_node *root)
     if (st && !sp_yaml_is_null(st) && state_at(ld, st, "start", &a->start)) return SP_EINPUT;
     if (read_transitions(ld, root) || read_accept(ld, root)) return SP_EINPUT;
 
-    set_init(&a->memo, a->w);
-    set_init(&a->seen, a->w);
+    sp_counter_search_init(a);
     a->acc_len = SIZE_MAX;
     a->max_configs = CTR_MAX_CONFIGS;
     size_t in = a->max_in ? a->max_in : 1;
@@ -885,9 +569,7 @@ static int load(loader *ld, const sp_yaml_node *root)
 
     /* Is some string of length <= EMPTY_HORIZON accepted? Exact unless the budget runs out. */
     int64_t start[CTR_MAX_COUNTERS + 1] = {a->start};
-    if (is_accepting64(a, start) || greedy_search(a, start, EMPTY_HORIZON, GREEDY_BUDGET_MAX))
-        return SP_OK;
-    switch (bfs_search(a, start, EMPTY_HORIZON, LOAD_BUDGET)) {
+    switch (sp_counter_reach(a, start, EMPTY_HORIZON, LOAD_GREEDY, LOAD_BUDGET)) {
     case CTR_FOUND: return SP_OK;
     case CTR_NONE:
         return sp_yaml_error(ld->err, doc, root,

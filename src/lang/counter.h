@@ -1,5 +1,5 @@
-/* Private to the counter kind: the automaton shared by its loader/search (counter.c) and its
- * count tables/sampler (counter_count.c). */
+/* Private to the counter kind: the automaton, shared by its loader and membership (counter.c)
+ * and its configuration-space algorithms: counting, sampling, next() (counter_count.c). */
 #ifndef SATPROBE_COUNTER_H
 #define SATPROBE_COUNTER_H
 
@@ -37,11 +37,16 @@ typedef struct ctr_trans {
 
 typedef struct ctr_accept {
     int32_t state;
-    uint32_t mask;      /* packed sign sets of an accepting configuration */
-    const int32_t *dist; /* [nq] fewest steps from each state to `state`, ignoring guards
-                          * (or to any accepting state, a weaker bound, when there are too many
-                          * accepting states to afford one search each); CTR_DIST_INF if none */
+    uint32_t mask; /* packed sign sets of an accepting configuration */
 } ctr_accept;
+
+/* One acceptance mask for the lower bound, with dist[q] = the fewest steps (guards ignored)
+ * from q to a state accepting with this mask (or to any accepting state, a weaker bound, when
+ * there are too many accepting states to afford one search each); CTR_DIST_INF if none. */
+typedef struct ctr_bound {
+    uint32_t mask;
+    const int32_t *dist; /* [nq] */
+} ctr_bound;
 
 #define CTR_DIST_INF INT32_MAX
 
@@ -91,7 +96,9 @@ typedef struct sp_counter {
     size_t na;
     ctr_accept *acc;      /* [na] sorted by state */
     uint32_t *afirst;     /* [nq + 1] acceptance entries of q: acc[afirst[q] .. afirst[q+1]) */
-    int32_t *dist;        /* [ndist * nq] the state distances the entries point into */
+    size_t nbound;
+    ctr_bound *bound;     /* [nbound] the distinct acceptance masks */
+    int32_t *dist;        /* [nbound * nq] their state distances */
     int64_t up[CTR_MAX_COUNTERS];   /* largest increase of counter i in one step (0: never) */
     int64_t down[CTR_MAX_COUNTERS]; /* largest decrease of counter i in one step (0: never) */
 
@@ -150,8 +157,52 @@ static inline bool ctr_accepting(const sp_counter *a, int q, uint32_t sig)
     return false;
 }
 
+/* The transition of state q on sym that applies at counter signs sig, or NULL. */
+static inline const ctr_trans *ctr_find_trans(const sp_counter *a, int q, int sym, uint32_t sig)
+{
+    uint32_t lo = a->sfirst[q], hi = a->sfirst[q + 1];
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (a->trans[mid].sym < sym) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < a->sfirst[q + 1] && a->trans[lo].sym == sym; lo++)
+        if (ctr_holds(a->trans[lo].guard, sig)) return &a->trans[lo];
+    return NULL;
+}
+
+/* The configuration [state, counters] reached from key by t (out may be key). */
+static inline void ctr_apply64(const sp_counter *a, const ctr_trans *t, const int64_t *key,
+                               int64_t *out)
+{
+    out[0] = t->to;
+    for (int i = 0; i < a->K; i++) out[1 + i] = key[1 + i] + t->add[i];
+}
+
+static inline bool ctr_accepting64(const sp_counter *a, const int64_t *key)
+{
+    return ctr_accepting(a, (int)key[0], ctr_sig64(key + 1, a->K));
+}
+
+typedef enum ctr_verdict { CTR_FOUND, CTR_NONE, CTR_BUDGET } ctr_verdict;
+
+/* Whether an accepting configuration is reachable from key ([state, counters]) within H
+ * steps: a greedy depth-first search of at most `greedy` expansions that finds typical
+ * witnesses at once, then an exact breadth-first search of at most `budget` work units (one per
+ * transition examined and per acceptance mask consulted). CTR_BUDGET: undecided. Uses a->seen;
+ * afterwards a->seen.n is the number of configurations visited. */
+ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t greedy,
+                             size_t budget);
+
+/* The next() operation (see sp_lang_next). */
+bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end);
+
+/* Set up / release the search scratch (memo and visited sets). */
+void sp_counter_search_init(sp_counter *a);
+void sp_counter_search_free(sp_counter *a);
+
 /* A lower bound on the steps from configuration (q, c) to an accepting configuration, CTR_INF
- * when none is reachable at all. Consistent: it drops by at most 1 per step. */
+ * when none is reachable at all. Consistent: it drops by at most 1 per step. Costs O(nbound K). */
 int64_t sp_counter_lower_bound(const sp_counter *a, int q, const int64_t *c);
 
 int sp_counter_prepare(sp_lang *lang, size_t max_len, sp_error *err);
