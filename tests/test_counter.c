@@ -459,6 +459,58 @@ static void test_shuffle_next_bruteforce(void **state)
     sp_lang_destroy(lang);
 }
 
+/* An automaton that must pump its counter away from the target first: a cycle c0..c5 on 'a'
+ * adds 1 per round, 'b' leaves c0 for a chain d0..d6 that needs exactly 6 ('b' 6 times with a
+ * positive counter), and 'c' ends with the counter zero. Its one member a^36 b^7 c (length 44)
+ * is longer than |Q| (1 + 2 sum |c_i|) = 42 steps from the start, so next() needs the |Q|
+ * allowance of its horizon. */
+static char *pump_yaml(void)
+{
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_puts(&sb, "name: pump\ndescription: d\nclass: counter\nalphabet: [a, b, c]\n"
+                        "kind: counter\ncounters: 1\n"
+                        "states: [c0, c1, c2, c3, c4, c5, d0, d1, d2, d3, d4, d5, d6, f]\n"
+                        "transitions:\n");
+    for (int i = 0; i < 6; i++)
+        sp_strbuf_printf(&sb, "  - {from: c%d, symbol: a, to: c%d, add: [%d]}\n", i, (i + 1) % 6,
+                         i == 5);
+    sp_strbuf_puts(&sb, "  - {from: c0, symbol: b, to: d0}\n");
+    for (int i = 0; i < 6; i++)
+        sp_strbuf_printf(&sb, "  - {from: d%d, symbol: b, to: d%d, guard: [positive], add: [-1]}\n",
+                         i, i + 1);
+    sp_strbuf_puts(&sb, "  - {from: d6, symbol: c, to: f, guard: [zero]}\n"
+                        "accept:\n  - {state: f}\n");
+    return sb.buf;
+}
+
+static void test_pump(void **state)
+{
+    (void)state;
+    char *text = pump_yaml();
+    sp_lang *lang = tu_load_text(text);
+    free(text);
+    int member[44], s[45];
+    for (int i = 0; i < 44; i++) member[i] = i < 36 ? 0 : i < 43 ? 1 : 2;
+    assert_true(sp_lang_accepts(lang, member, 44));
+    for (size_t n = 0; n <= 100; n++) assert_true(sp_lang_count(lang, n) == (n == 44));
+    bool valid[3], can_end;
+    for (size_t n = 0; n <= 44; n++) {
+        memcpy(s, member, n * sizeof *s);
+        bool viable = sp_lang_next(lang, s, n, valid, &can_end);
+        if (!viable || can_end != (n == 44)) fail_msg("pump: prefix of length %zu", n);
+        for (int a = 0; a < 3; a++)
+            if (valid[a] != (n < 44 && member[n] == a))
+                fail_msg("pump: after %zu symbols, symbol %d valid = %d", n, a, valid[a]);
+        /* The same prefix with its last symbol changed is dead or not a prefix. */
+        if (n > 0) {
+            s[n - 1] = (member[n - 1] + 1) % 3;
+            assert_false(sp_lang_next(lang, s, n, valid, &can_end));
+        }
+    }
+    sp_lang_destroy(lang);
+}
+
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 static void test_uniformity(void **state)
@@ -940,12 +992,15 @@ static void test_timings(void **state)
         /* next() after every prefix of sampled strings of length about 50. */
         size_t n = 50, calls = 0;
         while (!(sp_lang_count(lang, n) > 0)) n--;
+        int *many = sp_malloc(2000 * n, sizeof *many);
+        for (int d = 0; d < 2000; d++)
+            assert_int_equal(sp_lang_sample(lang, n, r, many + (size_t)d * n, &err), SP_OK);
         t0 = now();
-        for (int d = 0; d < 2000; d++) {
-            assert_int_equal(sp_lang_sample(lang, n, r, s, &err), SP_OK);
-            for (size_t i = 0; i <= n; i++, calls++) assert_true(sp_lang_next(lang, s, i, valid, &can_end));
-        }
+        for (int d = 0; d < 2000; d++)
+            for (size_t i = 0; i <= n; i++, calls++)
+                assert_true(sp_lang_next(lang, many + (size_t)d * n, i, valid, &can_end));
         double tn = now() - t0;
+        free(many);
         printf(", next() calls/s: %9.0f\n", (double)calls / tn);
         gsl_rng_free(r);
         sp_lang_destroy(lang);
@@ -965,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_negative_signs),
         cmocka_unit_test(test_shuffle_next_bruteforce),
         cmocka_unit_test(test_abc),
+        cmocka_unit_test(test_pump),
         cmocka_unit_test(test_uniformity),
         cmocka_unit_test(test_sample_long),
         cmocka_unit_test(test_determinism),

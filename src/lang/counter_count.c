@@ -11,7 +11,7 @@
  * configuration; results are memoised. */
 #define NEXT_BUDGET ((size_t)1 << 21)
 #define GREEDY_BUDGET_MAX ((size_t)1 << 16)
-#define MEMO_MAX ((size_t)1 << 20)
+#define MEMO_MAX ((size_t)1 << 18)
 
 /* ---- configuration sets ---------------------------------------------------------------- */
 
@@ -266,18 +266,26 @@ static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, si
     return CTR_NONE;
 }
 
-/* The search horizon for next() from configuration key. A shortest accepting path whose total
- * counter movement (sum over steps and counters of |change|) is at most
- *     V = 2K * sum_i (|c_i| + 1)
- * never repeats a configuration, so between two steps that move a counter it spends at most
- * |Q| - 1 steps in states alone; it has at most V moving steps, hence length <= |Q| (V + 1).
- * V covers every continuation that counts the counters down to their target signs (|c_i|
- * units, +1 to cross zero), passes counts from one counter to another (2 units per moved unit,
- * once per counter) or raises a counter from zero to a sign and back. Continuations that must
- * first pump a counter further away from its target than that are beyond the horizon. */
+/* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]).
+ *
+ * Claim: if some accepting continuation has total counter movement (the sum over its steps
+ * and counters of |change|) at most
+ *     V = 2K (sum_i (|c_i| + 1) + |Q|),
+ * then one of length <= H = |Q| (V + 1) exists. Proof: take the shortest continuation with
+ * movement <= V; cutting out a cycle of configurations never adds movement, so it repeats no
+ * configuration. Between two steps that move a counter the counters are fixed, so it visits at
+ * most |Q| - 1 further configurations there; and it has at most V moving steps.
+ *
+ * V is enough for every automaton whose counters change by at most 1 per step and which,
+ * from the configurations it can reach, finishes by counting each counter to its target sign
+ * (|c_i| units, +1 to cross zero), passing counts on from counter to counter (2 units per unit
+ * and counter: down in one, up in the next), and pumping a counter up to |Q| units away from
+ * its target and back (one cycle of states per unit). All the zoo languages are of this kind.
+ * It is not enough for automata that must pump further (say |Q|^2 units): two-counter
+ * reachability is undecidable in general, and the bounded search then answers "not viable". */
 static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
 {
-    int64_t sum = 0;
+    int64_t sum = a->nq;
     for (int i = 0; i < a->K; i++) {
         int64_t v = key[1 + i] < 0 ? -key[1 + i] : key[1 + i];
         if (v > ((int64_t)1 << 40)) v = (int64_t)1 << 40;
