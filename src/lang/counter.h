@@ -124,9 +124,9 @@ typedef struct sp_counter {
     ctr_set seen;         /* visited configurations of the current search */
     int32_t *depth;       /* [seen.n] BFS depth of each visited configuration */
     size_t depth_cap;
-    void *frames;         /* greedy search stack (counter.c) */
+    void *frames;         /* greedy search stack (counter_count.c) */
     size_t frames_cap;
-    void *kids;           /* greedy search children (counter.c) */
+    void *kids;           /* greedy search children (counter_count.c) */
     size_t kids_cap;
 } sp_counter;
 
