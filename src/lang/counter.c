@@ -45,7 +45,6 @@ static bool counter_accepts(const sp_lang *lang, const int *s, size_t n)
     return ctr_accepting(a, (int)key[0], ctr_sig64(key + 1, a->K));
 }
 
-
 static void counter_destroy(void *impl)
 {
     sp_counter *a = impl;
@@ -573,8 +572,8 @@ static int load(loader *ld, const sp_yaml_node *root)
     case CTR_FOUND: return SP_OK;
     case CTR_NONE:
         return sp_yaml_error(ld->err, doc, root,
-                             "%s has no strings up to length %d: no string of that length drives "
-                             "the automaton from its start state to an accepting configuration",
+                             "%s has no strings up to length %d: no string that short drives the "
+                             "automaton from its start state to an accepting configuration",
                              lang->name, EMPTY_HORIZON);
     case CTR_BUDGET: break;
     }
