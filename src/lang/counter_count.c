@@ -1,0 +1,590 @@
+/* The counter kind over its configuration space: the lower bound to acceptance, the bounded
+ * reachability search behind next(), forward counts layer by layer, and sampling backwards. */
+#include "counter.h"
+#include "satprobe/alloc.h"
+#include "satprobe/rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* next() search budgets (see sp_counter_reach): some tens of milliseconds at most per new
+ * configuration; results are memoised. */
+#define NEXT_BUDGET ((size_t)1 << 21)
+#define GREEDY_BUDGET_MAX ((size_t)1 << 16)
+#define MEMO_MAX ((size_t)1 << 18)
+
+/* ---- configuration sets ---------------------------------------------------------------- */
+
+static uint64_t hash64(const int64_t *k, size_t w)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < w; i++) {
+        h ^= (uint64_t)k[i];
+        h *= 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+static void set_alloc_slots(ctr_set *s, size_t size)
+{
+    free(s->slots);
+    s->slots = sp_malloc(size, sizeof *s->slots);
+    memset(s->slots, 0xff, size * sizeof *s->slots);
+    s->mask = size - 1;
+}
+
+static void set_init(ctr_set *s, size_t w)
+{
+    memset(s, 0, sizeof *s);
+    s->w = w;
+    set_alloc_slots(s, 64);
+}
+
+static void set_free(ctr_set *s)
+{
+    free(s->keys);
+    free(s->slots);
+    memset(s, 0, sizeof *s);
+}
+
+/* Empty the set. A table grown by one large search is shrunk again so that the next small
+ * search does not pay for clearing it. */
+static void set_reset(ctr_set *s)
+{
+    s->n = 0;
+    if (s->mask + 1 > 4096) set_alloc_slots(s, 4096);
+    else memset(s->slots, 0xff, (s->mask + 1) * sizeof *s->slots);
+}
+
+static size_t set_find(const ctr_set *s, const int64_t *key)
+{
+    for (size_t i = hash64(key, s->w) & s->mask;; i = (i + 1) & s->mask) {
+        uint32_t e = s->slots[i];
+        if (e == UINT32_MAX) return SIZE_MAX;
+        if (memcmp(s->keys + (size_t)e * s->w, key, s->w * sizeof *key) == 0) return e;
+    }
+}
+
+static size_t set_add(ctr_set *s, const int64_t *key, bool *added)
+{
+    *added = false;
+    size_t found = set_find(s, key);
+    if (found != SIZE_MAX) return found;
+    if (2 * (s->n + 1) > s->mask + 1) {
+        set_alloc_slots(s, 2 * (s->mask + 1));
+        for (size_t e = 0; e < s->n; e++) {
+            size_t i = hash64(s->keys + e * s->w, s->w) & s->mask;
+            while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
+            s->slots[i] = (uint32_t)e;
+        }
+    }
+    SP_GROW(s->keys, s->cap, (s->n + 1) * s->w);
+    memcpy(s->keys + s->n * s->w, key, s->w * sizeof *key);
+    size_t i = hash64(key, s->w) & s->mask;
+    while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
+    s->slots[i] = (uint32_t)s->n;
+    *added = true;
+    return s->n++;
+}
+
+
+void sp_counter_search_init(sp_counter *a)
+{
+    set_init(&a->memo, a->w);
+    set_init(&a->seen, a->w);
+}
+
+void sp_counter_search_free(sp_counter *a)
+{
+    set_free(&a->memo);
+    free(a->memo_val);
+    set_free(&a->seen);
+    free(a->depth);
+    free(a->frames);
+    free(a->kids);
+}
+
+/* ---- lower bound ----------------------------------------------------------------------- */
+
+/* Fewest steps for counter value v to enter sign set S when one step can raise it by at most
+ * up and lower it by at most down. */
+static int64_t steps_to(int64_t v, unsigned S, int64_t up, int64_t down)
+{
+    unsigned s = v < 0 ? CTR_NEG : v == 0 ? CTR_ZERO : CTR_POS;
+    if (S & s) return 0;
+    if (v > 0) { /* S has no positive values: the nearest target is 0 or -1 */
+        int64_t d = (S & CTR_ZERO) ? v : v + 1;
+        return down ? (d + down - 1) / down : CTR_INF;
+    }
+    if (v < 0) {
+        int64_t d = (S & CTR_ZERO) ? -v : -v + 1;
+        return up ? (d + up - 1) / up : CTR_INF;
+    }
+    if ((S & CTR_POS) && up) return 1;
+    if ((S & CTR_NEG) && down) return 1;
+    return CTR_INF;
+}
+
+int64_t sp_counter_lower_bound(const sp_counter *a, int q, const int64_t *c)
+{
+    int64_t best = CTR_INF;
+    for (size_t e = 0; e < a->nbound; e++) {
+        const ctr_bound *x = &a->bound[e];
+        if (x->dist[q] == CTR_DIST_INF) continue;
+        int64_t need = x->dist[q];
+        for (int i = 0; i < a->K && need < best; i++) {
+            int64_t s = steps_to(c[i], (x->mask >> (3 * i)) & 7, a->up[i], a->down[i]);
+            if (s > need) need = s;
+        }
+        if (need < best) best = need;
+        if (best == 0) break;
+    }
+    return best;
+}
+
+/* ---- reachability of acceptance ---------------------------------------------------------- */
+
+typedef struct ctr_kid {
+    int64_t h;
+    int64_t key[CTR_MAX_COUNTERS + 1];
+} ctr_kid;
+
+typedef struct ctr_frame {
+    size_t begin, end, cursor; /* this configuration's children: kids[begin .. end) */
+    int64_t depth;
+} ctr_frame;
+
+/* Push a frame whose children are key's successors that can still reach acceptance within
+ * H, nearest (by the lower bound) first. Returns 1 if a child is accepting, -1 if *work
+ * passed `budget` (one state may have 100000 transitions), 0 otherwise. */
+static int greedy_expand(sp_counter *a, const int64_t *key, int64_t depth, int64_t H,
+                         size_t *nframes, size_t *nkids, size_t *work, size_t budget)
+{
+    ctr_frame *frames = a->frames;
+    ctr_kid *kids = a->kids;
+    size_t begin = *nkids;
+    int q = (int)key[0];
+    uint32_t sig = ctr_sig64(key + 1, a->K);
+    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
+        const ctr_trans *t = &a->trans[j];
+        if (++*work > budget) return -1;
+        if (!ctr_holds(t->guard, sig)) continue;
+        int64_t succ[CTR_MAX_COUNTERS + 1];
+        ctr_apply64(a, t, key, succ);
+        *work += a->nbound;
+        int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
+        if (h >= CTR_INF || depth + 1 + h > H) continue;
+        if (h == 0 && ctr_accepting64(a, succ)) return 1;
+        if (*nkids == a->kids_cap) {
+            a->kids_cap = a->kids_cap ? 2 * a->kids_cap : 64;
+            a->kids = kids = sp_realloc(kids, a->kids_cap, sizeof *kids);
+        }
+        ctr_kid *k = &kids[(*nkids)++];
+        k->h = h;
+        memcpy(k->key, succ, a->w * sizeof *succ);
+    }
+    for (size_t i = begin + 1; i < *nkids; i++) /* insertion sort: few children */
+        for (size_t j = i; j > begin && kids[j].h < kids[j - 1].h; j--) {
+            ctr_kid tmp = kids[j];
+            kids[j] = kids[j - 1];
+            kids[j - 1] = tmp;
+        }
+    if (*nframes == a->frames_cap) {
+        a->frames_cap = a->frames_cap ? 2 * a->frames_cap : 64;
+        a->frames = frames = sp_realloc(frames, a->frames_cap, sizeof *frames);
+    }
+    frames[(*nframes)++] = (ctr_frame){begin, *nkids, begin, depth};
+    return 0;
+}
+
+/* Depth-first search that always tries the successor nearest to acceptance first. It finds
+ * the witness at once for automata that finish by counting down, and is only a fast path:
+ * failing here proves nothing. */
+static bool greedy_search(sp_counter *a, const int64_t *start, int64_t H, size_t expansions)
+{
+    ctr_set *seen = &a->seen;
+    set_reset(seen);
+    bool added;
+    set_add(seen, start, &added);
+    size_t nframes = 0, nkids = 0, work = 0, done = 1;
+    int r = greedy_expand(a, start, 0, H, &nframes, &nkids, &work, NEXT_BUDGET);
+    while (r == 0 && nframes && done < expansions) {
+        ctr_frame *f = &((ctr_frame *)a->frames)[nframes - 1];
+        if (f->cursor == f->end) {
+            nkids = f->begin;
+            nframes--;
+            continue;
+        }
+        int64_t key[CTR_MAX_COUNTERS + 1];
+        memcpy(key, ((ctr_kid *)a->kids)[f->cursor++].key, a->w * sizeof *key);
+        int64_t depth = f->depth + 1;
+        set_add(seen, key, &added);
+        if (!added) continue;
+        done++;
+        r = greedy_expand(a, key, depth, H, &nframes, &nkids, &work, NEXT_BUDGET);
+    }
+    return r == 1;
+}
+
+/* Breadth-first search over every configuration reachable from start within H steps that the
+ * lower bound does not rule out: exact for "is acceptance reachable within H steps" unless the
+ * budget runs out first. */
+static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, size_t budget)
+{
+    ctr_set *seen = &a->seen;
+    set_reset(seen);
+    if (ctr_accepting64(a, start)) return CTR_FOUND;
+    if (sp_counter_lower_bound(a, (int)start[0], start + 1) > H) return CTR_NONE;
+    bool added;
+    size_t work = 0;
+    set_add(seen, start, &added);
+    SP_GROW(a->depth, a->depth_cap, seen->n);
+    a->depth[0] = 0;
+    for (size_t i = 0; i < seen->n; i++) {
+        int64_t key[CTR_MAX_COUNTERS + 1];
+        memcpy(key, seen->keys + i * a->w, a->w * sizeof *key);
+        int32_t d = a->depth[i];
+        int q = (int)key[0];
+        uint32_t sig = ctr_sig64(key + 1, a->K);
+        for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
+            const ctr_trans *t = &a->trans[j];
+            if (++work > budget) return CTR_BUDGET;
+            if (!ctr_holds(t->guard, sig)) continue;
+            int64_t succ[CTR_MAX_COUNTERS + 1];
+            ctr_apply64(a, t, key, succ);
+            work += a->nbound;
+            int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
+            if (h >= CTR_INF || d + 1 + h > H) continue;
+            if (h == 0 && ctr_accepting64(a, succ)) return CTR_FOUND;
+            size_t idx = set_add(seen, succ, &added);
+            if (!added) continue;
+            SP_GROW(a->depth, a->depth_cap, seen->n);
+            a->depth[idx] = d + 1;
+        }
+    }
+    return CTR_NONE;
+}
+
+/* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]).
+ *
+ * Claim: if some accepting continuation has total counter movement (the sum over its steps
+ * and counters of |change|) at most
+ *     V = 2K (sum_i (|c_i| + 1) + |Q|),
+ * then one of length <= H = |Q| (V + 1) exists. Proof: take the shortest continuation with
+ * movement <= V; cutting out a cycle of configurations never adds movement, so it repeats no
+ * configuration. Between two steps that move a counter the counters are fixed, so it visits at
+ * most |Q| - 1 further configurations there; and it has at most V moving steps.
+ *
+ * V is enough for every automaton whose counters change by at most 1 per step and which,
+ * from the configurations it can reach, finishes by counting each counter to its target sign
+ * (|c_i| units, +1 to cross zero), passing counts on from counter to counter (2 units per unit
+ * and counter: down in one, up in the next), and pumping a counter up to |Q| units away from
+ * its target and back (one cycle of states per unit). All the zoo languages are of this kind.
+ * It is not enough for automata that must pump further (say |Q|^2 units): two-counter
+ * reachability is undecidable in general, and the bounded search then answers "not viable". */
+static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
+{
+    int64_t sum = a->nq;
+    for (int i = 0; i < a->K; i++) {
+        int64_t v = key[1 + i] < 0 ? -key[1 + i] : key[1 + i];
+        if (v > ((int64_t)1 << 40)) v = (int64_t)1 << 40;
+        sum += v + 1;
+    }
+    *V = 2 * a->K * sum;
+    return (int64_t)a->nq * (*V + 1);
+}
+
+ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t greedy,
+                             size_t budget)
+{
+    if (ctr_accepting64(a, key) || greedy_search(a, key, H, greedy)) return CTR_FOUND;
+    return bfs_search(a, key, H, budget);
+}
+
+/* Whether an accepting configuration is reachable from key (within next_horizon). */
+static bool viable(sp_counter *a, const int64_t *key)
+{
+    if (ctr_accepting64(a, key)) return true;
+    size_t m = set_find(&a->memo, key);
+    if (m != SIZE_MAX) return a->memo_val[m];
+    int64_t V, H = next_horizon(a, key, &V);
+    size_t g = (size_t)(4 * (V + a->nq) + 64);
+    if (g > GREEDY_BUDGET_MAX) g = GREEDY_BUDGET_MAX;
+    bool ok = sp_counter_reach(a, key, H, g, NEXT_BUDGET) == CTR_FOUND;
+    if (a->memo.n == MEMO_MAX) set_reset(&a->memo);
+    bool added;
+    m = set_add(&a->memo, key, &added);
+    SP_GROW(a->memo_val, a->memo_cap, a->memo.n);
+    a->memo_val[m] = ok;
+    return ok;
+}
+
+bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
+{
+    sp_counter *a = lang->impl; /* mutable scratch; see sp_counter */
+    int64_t key[CTR_MAX_COUNTERS + 1] = {a->start};
+    for (size_t i = 0; i < n; i++) {
+        const ctr_trans *t = ctr_find_trans(a, (int)key[0], p[i], ctr_sig64(key + 1, a->K));
+        if (!t) return false;
+        ctr_apply64(a, t, key, key);
+    }
+    uint32_t sig = ctr_sig64(key + 1, a->K);
+    int q = (int)key[0];
+    *can_end = ctr_accepting(a, q, sig);
+    bool any = *can_end;
+    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
+        const ctr_trans *t = &a->trans[j];
+        if (!ctr_holds(t->guard, sig)) continue;
+        int64_t succ[CTR_MAX_COUNTERS + 1];
+        ctr_apply64(a, t, key, succ);
+        if (viable(a, succ)) {
+            valid[t->sym] = true;
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* ---- counting and sampling ------------------------------------------------------------- */
+
+static uint64_t hash32(const int32_t *k, size_t w)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < w; i++) {
+        h ^= (uint32_t)k[i];
+        h *= 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+void sp_counter_tables_free(ctr_tables *t)
+{
+    free(t->keys);
+    free(t->F);
+    free(t->first);
+    free(t->slots);
+    free(t->slot_off);
+    free(t->slot_mask);
+    free(t->count);
+    memset(t, 0, sizeof *t);
+}
+
+/* Absolute index of configuration `key` in layer `layer`, or SIZE_MAX if it is not there. */
+static size_t layer_find(const ctr_tables *t, size_t w, size_t layer, const int32_t *key)
+{
+    const uint32_t *slots = t->slots + t->slot_off[layer];
+    size_t mask = t->slot_mask[layer], base = t->first[layer];
+    for (size_t i = hash32(key, w) & mask;; i = (i + 1) & mask) {
+        uint32_t e = slots[i];
+        if (e == UINT32_MAX) return SIZE_MAX;
+        if (memcmp(t->keys + (base + e) * w, key, w * sizeof *key) == 0) return base + e;
+    }
+}
+
+/* The hash table of the layer being built: indices relative to the layer's first
+ * configuration `base`, at most half full. */
+typedef struct builder {
+    uint32_t *slots; /* [mask + 1] */
+    size_t mask;
+    size_t base;
+} builder;
+
+static void builder_reset(builder *b, size_t expect, size_t base)
+{
+    size_t size = 16;
+    while (size < 2 * expect) size *= 2;
+    free(b->slots);
+    b->slots = sp_malloc(size, sizeof *b->slots);
+    memset(b->slots, 0xff, size * sizeof *b->slots);
+    b->mask = size - 1;
+    b->base = base;
+}
+
+static void builder_insert(builder *b, const ctr_tables *t, size_t w, size_t idx)
+{
+    size_t i = hash32(t->keys + idx * w, w) & b->mask;
+    while (b->slots[i] != UINT32_MAX) i = (i + 1) & b->mask;
+    b->slots[i] = (uint32_t)(idx - b->base);
+}
+
+/* Add F to configuration `key` of the layer being built, appending it if new. Returns false
+ * when the configuration limit is reached. */
+static bool builder_add(builder *b, ctr_tables *t, size_t w, const int32_t *key, long double F,
+                        size_t limit)
+{
+    for (size_t i = hash32(key, w) & b->mask;; i = (i + 1) & b->mask) {
+        uint32_t e = b->slots[i];
+        if (e == UINT32_MAX) break;
+        size_t j = b->base + e;
+        if (memcmp(t->keys + j * w, key, w * sizeof *key) == 0) {
+            t->F[j] += F;
+            return true;
+        }
+    }
+    if (t->n == limit) return false;
+    if (t->n == t->kcap) {
+        t->kcap = t->kcap ? 2 * t->kcap : 1024;
+        if (t->kcap > limit) t->kcap = limit;
+        t->keys = sp_realloc(t->keys, t->kcap * w, sizeof *t->keys);
+        t->F = sp_realloc(t->F, t->kcap, sizeof *t->F);
+    }
+    size_t j = t->n++;
+    memcpy(t->keys + j * w, key, w * sizeof *key);
+    t->F[j] = F;
+    if (2 * (j - b->base + 1) > b->mask + 1) {
+        builder_reset(b, j - b->base + 1, b->base);
+        for (size_t x = b->base; x <= j; x++) builder_insert(b, t, w, x);
+    } else {
+        builder_insert(b, t, w, j);
+    }
+    return true;
+}
+
+/* Forward counts F_t(config) = number of strings of length t leading from the start to config,
+ * for t = 0..L, keeping only configurations whose lower bound to acceptance fits in the L - t
+ * steps left: such configurations lie on no accepting path of length <= L, so every count(n),
+ * n <= L, and every backward sampling step is unaffected. count(n) = sum of F_n over accepting
+ * configurations. Time O(sum over layers of |layer| * transitions per state), memory
+ * O(configurations). */
+int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
+{
+    sp_counter *a = lang->impl;
+    size_t w = a->w;
+    int K = a->K;
+    ctr_tables t;
+    memset(&t, 0, sizeof t);
+    t.L = L;
+    t.first = sp_calloc(L + 2, sizeof *t.first);
+    t.slot_off = sp_calloc(L + 1, sizeof *t.slot_off);
+    t.slot_mask = sp_calloc(L + 1, sizeof *t.slot_mask);
+    t.count = sp_calloc(L + 1, sizeof *t.count);
+    builder b = {0};
+    builder_reset(&b, 1, 0);
+    int64_t start64[CTR_MAX_COUNTERS + 1] = {a->start};
+    int32_t key[CTR_MAX_COUNTERS + 1] = {a->start};
+    if (sp_counter_lower_bound(a, a->start, start64 + 1) <= (int64_t)L)
+        builder_add(&b, &t, w, key, 1, a->max_configs);
+
+    for (size_t layer = 0;; layer++) {
+        size_t lo = t.first[layer], hi = t.n;
+        t.first[layer + 1] = hi;
+        SP_GROW(t.slots, t.scap, t.nslots + b.mask + 1);
+        memcpy(t.slots + t.nslots, b.slots, (b.mask + 1) * sizeof *b.slots);
+        t.slot_off[layer] = t.nslots;
+        t.slot_mask[layer] = b.mask;
+        t.nslots += b.mask + 1;
+        long double c = 0;
+        for (size_t j = lo; j < hi; j++) {
+            const int32_t *k = t.keys + j * w;
+            if (ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) c += t.F[j];
+        }
+        t.count[layer] = c;
+        if (layer == L) break;
+
+        int64_t left = (int64_t)(L - layer - 1);
+        builder_reset(&b, hi - lo, hi);
+        for (size_t j = lo; j < hi; j++) {
+            memcpy(key, t.keys + j * w, w * sizeof *key);
+            long double F = t.F[j];
+            int q = key[0];
+            uint32_t sig = ctr_sig32(key + 1, K);
+            for (uint32_t x = a->sfirst[q]; x < a->sfirst[q + 1]; x++) {
+                const ctr_trans *tr = &a->trans[x];
+                if (!ctr_holds(tr->guard, sig)) continue;
+                int32_t succ[CTR_MAX_COUNTERS + 1];
+                int64_t succ64[CTR_MAX_COUNTERS];
+                succ[0] = tr->to;
+                for (int i = 0; i < K; i++) {
+                    succ[1 + i] = key[1 + i] + tr->add[i]; /* |value| <= 8 L: fits */
+                    succ64[i] = succ[1 + i];
+                }
+                if (sp_counter_lower_bound(a, tr->to, succ64) > left) continue;
+                if (!builder_add(&b, &t, w, succ, F, a->max_configs)) {
+                    free(b.slots);
+                    sp_counter_tables_free(&t);
+                    return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
+                                        "counting %s up to length %zu needs more than %zu "
+                                        "configurations of its counter automaton (the limit); "
+                                        "ask for shorter strings",
+                                        lang->name, L, a->max_configs);
+                }
+            }
+        }
+    }
+    free(b.slots);
+    sp_counter_tables_free(&a->tab);
+    a->tab = t;
+    a->acc_len = SIZE_MAX;
+    return SP_OK;
+}
+
+long double sp_counter_count(const sp_lang *lang, size_t n)
+{
+    const sp_counter *a = lang->impl;
+    return a->tab.count[n];
+}
+
+/* Pick the final accepting configuration with probability F_n / count(n), then step back:
+ * from configuration c at layer t choose the predecessor p (with the transition p -> c) with
+ * probability F_{t-1}(p) / F_t(c). Each string is one path, so the product of these
+ * probabilities is 1 / count(n). Time O(n * in-degree) per sample after the first at n. */
+void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
+{
+    sp_counter *a = lang->impl;
+    const ctr_tables *t = &a->tab;
+    size_t w = a->w;
+    int K = a->K;
+    if (a->acc_len != n) {
+        a->acc_n = 0;
+        long double cum = 0;
+        for (size_t j = t->first[n]; j < t->first[n + 1]; j++) {
+            const int32_t *k = t->keys + j * w;
+            if (!ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) continue;
+            if (a->acc_n == a->acc_cap) {
+                a->acc_cap = a->acc_cap ? 2 * a->acc_cap : 64;
+                a->acc_idx = sp_realloc(a->acc_idx, a->acc_cap, sizeof *a->acc_idx);
+                a->acc_cum = sp_realloc(a->acc_cum, a->acc_cap, sizeof *a->acc_cum);
+            }
+            cum += t->F[j];
+            a->acc_idx[a->acc_n] = j;
+            a->acc_cum[a->acc_n++] = cum;
+        }
+        a->acc_len = n;
+    }
+    SP_ASSERT(a->acc_n > 0);
+    long double u = sp_rng_uniform_ld(r) * a->acc_cum[a->acc_n - 1];
+    size_t lo = 0, hi = a->acc_n - 1; /* first cumulative sum above u; the last if rounding */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->acc_cum[mid] > u) hi = mid;
+        else lo = mid + 1;
+    }
+    size_t j = a->acc_idx[lo];
+    for (size_t layer = n; layer > 0; layer--) {
+        const int32_t *k = t->keys + j * w;
+        int q = k[0];
+        size_t m = 0;
+        long double sum = 0;
+        for (uint32_t x = a->in_first[q]; x < a->in_first[q + 1]; x++) {
+            const ctr_trans *tr = &a->trans[a->in_list[x]];
+            int32_t pred[CTR_MAX_COUNTERS + 1];
+            pred[0] = tr->from;
+            for (int i = 0; i < K; i++) pred[1 + i] = k[1 + i] - tr->add[i];
+            if (!ctr_holds(tr->guard, ctr_sig32(pred + 1, K))) continue;
+            size_t p = layer_find(t, w, layer - 1, pred);
+            if (p == SIZE_MAX) continue;
+            a->pw[m] = t->F[p];
+            a->pidx[m] = p;
+            a->psym[m] = tr->sym;
+            sum += t->F[p];
+            m++;
+        }
+        SP_ASSERT(m > 0);
+        size_t c = sp_rng_pick_ld(r, a->pw, m, sum);
+        out[layer - 1] = a->psym[c];
+        j = a->pidx[c];
+    }
+    SP_ASSERT(j == t->first[0]);
+}
