@@ -373,6 +373,8 @@ static void check_derivation_counts(const tgram *g, const char *alphabet, const 
     free(yaml);
 }
 
+#define HEAD_AB "name: t\ndescription: t\nclass: context-free\nalphabet: [a, b]\nkind: cfg\n"
+
 static const tgram g_expr = {{"E=E+E", "E=a", NULL}};
 static const tgram g_concat = {{"S=SS", "S=a", NULL}};
 static const tgram g_units = {{"S=A", "S=B", "A=a", "B=a", "B=b", NULL}};
@@ -391,6 +393,16 @@ static void test_ambiguity_found(void **state)
     expect_ambiguous(&g_eps, "a");
     expect_ambiguous(&g_opt, "a, b, c");
     expect_ambiguous(&g_tt, "a");
+    /* The search reaches length 10 on a grammar as big as boolean-3 (a second derivation of
+     * ~^9 0 through X) and length 20 on one as small as palindromes. */
+    tu_expect_error("name: t\ndescription: t\nclass: counter\n"
+                    "alphabet: [\"0\", \"1\", \"~\", \"+\", \">\"]\nkind: cfg\nrules:\n"
+                    "  E: [\"0\", \"1\", \"~ E\", \"+ E E\", \"> E E E\", X]\n"
+                    "  X: [\"~ ~ ~ ~ ~ ~ ~ ~ ~ 0\"]\n",
+                    7, 3, "ambiguous: '~ ~ ~ ~ ~ ~ ~ ~ ~ 0' has two derivations");
+    tu_expect_error(HEAD_AB "rules:\n  S: [a S a, b S b, \"\", X]\n"
+                    "  X: [a a a a a a a a a a a a a a a a a a a a]\n",
+                    7, 3, "ambiguous: 'a a a a a a a a a a a a a a a a a a a a' has two");
     /* S -> S S | a | "" is worse than ambiguous: S => S S => S loops. */
     tu_expect_error("name: t\ndescription: t\nclass: context-free\nalphabet: [a]\nkind: cfg\n"
                     "rules:\n  S: [\"S S\", a, \"\"]\n",

@@ -21,7 +21,7 @@ enum {
     SEARCH_MAX_LEN = 20,
     SEARCH_DERIVATIONS = 250000,
 };
-#define SEARCH_STEPS ((uint64_t)2000000)
+#define SEARCH_STEPS ((uint64_t)1500000)
 /* Count tables larger than this are refused by prepare. */
 #define TABLE_MAX_BYTES ((size_t)1 << 30)
 
@@ -29,11 +29,11 @@ static const char *const cfg_keys[] = {"start", "rules", "ambiguous", NULL};
 
 /* A pending piece of a derivation: nonterminal A (alt = -1 - A) deriving n symbols, or the
  * suffix of alternative alt from symbol pos deriving n symbols. */
-typedef struct work {
+typedef struct task {
     int32_t alt;
     int32_t pos;
     int32_t n;
-} work;
+} task;
 
 /* Counting. Columns: N(A, n), the number of derivations of length-n strings from nonterminal A
  * (column A), and M(j, q, n), the same for the suffix of alternative j that starts at symbol
@@ -57,7 +57,7 @@ typedef struct cfg_impl {
     size_t tab_len;     /* lengths allocated in tab */
     size_t nbuilt;      /* lengths 0..nbuilt-1 are filled; the rest of tab is zero */
     uint64_t work;      /* table work done, in multiply-adds: charged to the ambiguity search */
-    work *stack;        /* sampling scratch, kept between samples */
+    task *stack;        /* sampling scratch, kept between samples */
     size_t stack_cap;
 } cfg_impl;
 
@@ -160,7 +160,7 @@ static int extend_tables(cfg_impl *c, size_t max_len, const char *file, sp_error
 static void push(cfg_impl *c, size_t *top, int32_t alt, size_t pos, size_t n)
 {
     SP_GROW(c->stack, c->stack_cap, *top + 1);
-    c->stack[(*top)++] = (work){alt, (int32_t)pos, (int32_t)n};
+    c->stack[(*top)++] = (task){alt, (int32_t)pos, (int32_t)n};
 }
 
 /* Top-down over an explicit stack (depth is not bounded by the C stack): a nonterminal picks an
@@ -175,7 +175,7 @@ static void cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
     size_t top = 0, at = 0;
     push(c, &top, SP_CFG_NT(g->start), 0, n);
     while (top) {
-        work w = c->stack[--top];
+        task w = c->stack[--top];
         size_t m = (size_t)w.n;
         if (w.alt < 0) {
             size_t a = SP_CFG_NT_INDEX(w.alt);
@@ -294,12 +294,12 @@ static const sp_lang_ops cfg_ops = {
 #define NIL UINT32_MAX
 
 typedef struct cell {
-    work w;
+    task w;
     uint32_t next;
 } cell;
 
 typedef struct frame {
-    work w;         /* the choice point: a nonterminal (choose an alternative) or a suffix
+    task w;         /* the choice point: a nonterminal (choose an alternative) or a suffix
                      * starting with a nonterminal (choose its length) */
     uint32_t rest;  /* what follows it */
     uint32_t mark;  /* arena size when it was made */
@@ -377,7 +377,11 @@ static void unpack(search *s, const uint64_t *key)
 static uint64_t *sort_keys(search *s)
 {
     size_t w = s->words, nk = s->nkeys;
-    SP_GROW(s->tmp, s->tmp_cap, nk * w);
+    if (nk * w > s->tmp_cap) {
+        free(s->tmp);
+        s->tmp_cap = s->keys_cap;
+        s->tmp = sp_malloc(s->tmp_cap, sizeof *s->tmp);
+    }
     uint64_t *a = s->keys, *b = s->tmp;
     for (size_t word = w; word-- > 0;)
         for (unsigned shift = 0; shift < 64; shift += 8) {
@@ -415,7 +419,7 @@ static void advance(search *s, uint32_t list)
             record(s);
             return;
         }
-        work w = s->cells[list].w;
+        task w = s->cells[list].w;
         list = s->cells[list].next;
         if (w.alt < 0) {
             size_t a = SP_CFG_NT_INDEX(w.alt);
@@ -514,8 +518,13 @@ static search_result find_ambiguity(search *s)
             s->ncells = s->nframes = s->nkeys = s->at = 0;
             s->multi = false;
             s->words = n * s->bits / 64 + 1;
-            /* d <= SEARCH_DERIVATIONS: the keys array holds every derivation's key. */
-            SP_GROW(s->keys, s->keys_cap, (size_t)d * s->words);
+            /* d <= SEARCH_DERIVATIONS: the keys array holds every derivation's key. The old
+             * keys are not needed, so grow without copying. */
+            if ((size_t)d * s->words > s->keys_cap) {
+                free(s->keys);
+                s->keys_cap = 2 * (size_t)d * s->words;
+                s->keys = sp_malloc(s->keys_cap, sizeof *s->keys);
+            }
             advance(s, cons(s, SP_CFG_NT(c->g.start), 0, n, NIL));
             while (s->nframes && !s->found && s->steps + c->work <= SEARCH_STEPS) step(s);
             if (s->found) return SEARCH_WITNESS;

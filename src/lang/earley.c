@@ -176,7 +176,7 @@ static void close_set(sp_earley *e)
         SP_GROW(e->wait, e->wait_cap, e->nwait + 1);
         e->wait[e->nwait++] = (waiter){x, SP_CFG_NT_INDEX(s)};
     }
-    qsort(e->wait + first, e->nwait - first, sizeof *e->wait, waiter_cmp);
+    if (e->nwait - first > 1) qsort(e->wait + first, e->nwait - first, sizeof *e->wait, waiter_cmp);
     e->wait_start[i + 1] = e->nwait;
 }
 
