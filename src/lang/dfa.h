@@ -13,7 +13,8 @@
 /* Caps that bound time and memory on any input. */
 #define SP_DFA_MAX_STATES 100000
 #define SP_DFA_MAX_CELLS ((size_t)1 << 22)    /* states * symbols of a transition table */
-#define SP_DFA_MAX_WORK ((size_t)20000000)    /* elementary steps of one subset construction */
+#define SP_DFA_MAX_WORK ((size_t)3000000)     /* elementary steps of one subset construction,
+                                               * about 30 ms */
 #define SP_DFA_MAX_TABLE ((size_t)1 << 24)    /* count-table entries: states * (lengths + 1) */
 
 /* A DFA over symbols 0..k-1. Missing transitions (-1) go to an implicit rejecting sink.

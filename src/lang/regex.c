@@ -412,9 +412,15 @@ static int parse_escape(parser *p, bool in_class, int *ch, byteset *set)
         }
         size_t n = 2;
         while (at + n < p->len && is_digit(p->re[at + n]) && n < 12) n++;
-        return fail(p, SP_REGEX_UNSUPPORTED, at,
-                    "back-reference %.*s %s (for a character code write \\o{...} or \\x{...})",
-                    (int)n, txt, not_regular);
+        /* PCRE2 reads \NN.. as a back-reference or as an octal code depending on how many
+         * groups the whole regex has; refuse the ambiguity rather than guess. */
+        if (n > 2)
+            return fail(p, SP_REGEX_UNSUPPORTED, at,
+                        "back-reference or octal escape %.*s is ambiguous; back-references "
+                        "are not regular, and a character code is written \\o{...} or \\x{...}",
+                        (int)n, txt);
+        return fail(p, SP_REGEX_UNSUPPORTED, at, "back-reference %.*s %s", (int)n, txt,
+                    not_regular);
     }
     if (c == 'g' || c == 'k') {
         if (in_class)

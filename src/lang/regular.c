@@ -258,6 +258,16 @@ static int load_dfa(sp_lang *lang, sp_regular *g, const sp_yaml_doc *doc, const 
 
     sp_dfa *w = &g->written;
     sp_dfa_init(w, n, k);
+    /* In the order of the file: start, accept, then the moves. */
+    if (!status) status = state_at(&t, doc, start, "start", &w->start, err);
+    for (size_t i = 0; i < accept->n && !status; i++) {
+        int q;
+        status = state_at(&t, doc, accept->items[i], "accept", &q, err);
+        if (!status && w->accept[q])
+            status = sp_yaml_error(err, doc, accept->items[i], "state '%s' is listed twice in accept",
+                                   accept->items[i]->str);
+        if (!status) w->accept[q] = true;
+    }
     for (size_t i = 0; i < n && !status; i++) {
         const sp_yaml_node *moves = trans->items[2 * i + 1];
         if (sp_yaml_is_null(moves)) continue; /* a state without moves */
@@ -274,15 +284,6 @@ static int load_dfa(sp_lang *lang, sp_regular *g, const sp_yaml_doc *doc, const 
             if (!status) status = state_at(&t, doc, moves->items[2 * j + 1], "transitions", &q, err);
             if (!status) w->delta[i * k + (size_t)a] = q;
         }
-    }
-    if (!status) status = state_at(&t, doc, start, "start", &w->start, err);
-    for (size_t i = 0; i < accept->n && !status; i++) {
-        int q;
-        status = state_at(&t, doc, accept->items[i], "accept", &q, err);
-        if (!status && w->accept[q])
-            status = sp_yaml_error(err, doc, accept->items[i], "state '%s' is listed twice in accept",
-                                   accept->items[i]->str);
-        if (!status) w->accept[q] = true;
     }
     free(t.slot);
     if (status) return status;
