@@ -413,6 +413,22 @@ static void test_oracle_backtracking_limit(void **state)
     assert_false(sp_oracle_viable(o, s, 60));
     sp_oracle_destroy(o);
     sp_lang_destroy(lang);
+
+    /* Here backtracking gives up on aaa111 and aaa1111, and pcre2_dfa_match finds a match of the
+     * prefix aaa: not a match of the whole string. */
+    lang = load_regex("[a, b, c, \"1\", \"-\"]", "(?:\\W|(?:|\\w|(.{1,}|\\w*?1+?)){2}|)+a");
+    o = oracle_of(lang);
+    for (size_t n = 6; n <= 7; n++) {
+        size_t len = tu_parse(lang, n == 6 ? "a a a 1 1 1" : "a a a 1 1 1 1", s, 60);
+        assert_false(sp_lang_accepts(lang, s, len));
+        assert_false(sp_oracle_accepts(o, s, len));
+        assert_true(sp_oracle_viable(o, s, len));
+        s[len] = 0; /* ...a */
+        assert_true(sp_lang_accepts(lang, s, len + 1));
+        assert_true(sp_oracle_accepts(o, s, len + 1));
+    }
+    sp_oracle_destroy(o);
+    sp_lang_destroy(lang);
 }
 
 /* ---- minimisation ---- */

@@ -131,9 +131,13 @@ static void to_bytes(sp_oracle *o, const int *s, size_t n)
     }
 }
 
-/* Match the subject in o->buf: > 0 for a match, 0 for none, PCRE2_ERROR_PARTIAL for a partial
- * match (with PCRE2_PARTIAL_HARD). pcre2_dfa_match takes over when backtracking hits its limit;
- * if both give up the answer is "no match", which a cross-check then reports as a mismatch. */
+/* Match the subject o->buf[0..n): 1 for a match, 0 for none, PCRE2_ERROR_PARTIAL for a partial
+ * match (with PCRE2_PARTIAL_HARD). `code` is o->whole for membership, o->prefix for viability.
+ *
+ * When backtracking hits its limit, pcre2_dfa_match takes over, always on o->prefix: it reports
+ * matches that stop short of the end even with PCRE2_ENDANCHORED, while the \z in o->prefix
+ * is an assertion it honours; the match must still end at n. If both matchers give up the
+ * answer is "no match", which a cross-check then reports as a mismatch. */
 static int run(sp_oracle *o, pcre2_code *code, size_t n, uint32_t options)
 {
     int rc = pcre2_match(code, o->buf, n, 0, options, o->md, o->mctx);
@@ -141,13 +145,14 @@ static int run(sp_oracle *o, pcre2_code *code, size_t n, uint32_t options)
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     if (rc == PCRE2_ERROR_PARTIAL) return rc;
     for (;;) {
-        rc = pcre2_dfa_match(code, o->buf, n, 0, options, o->md, NULL, o->ws, o->nws);
+        rc = pcre2_dfa_match(o->prefix, o->buf, n, 0, options, o->md, NULL, o->ws, o->nws);
         if (rc != PCRE2_ERROR_DFA_WSSIZE || o->nws >= ((size_t)1 << 24)) break;
         o->nws *= 4;
         o->ws = sp_realloc(o->ws, o->nws, sizeof *o->ws);
     }
-    if (rc >= 0) return 1;
-    return rc == PCRE2_ERROR_PARTIAL ? rc : 0;
+    if (rc == PCRE2_ERROR_PARTIAL) return rc;
+    /* rc == 0: more matches than the ovector holds; the first (longest) is still there. */
+    return rc >= 0 && pcre2_get_ovector_pointer(o->md)[1] == n;
 }
 
 /* Run the written DFA; the state reached or -1. */
