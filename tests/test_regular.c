@@ -603,6 +603,29 @@ static void test_huge_lengths(void **state)
     gsl_rng_free(r);
     free(s);
     sp_lang_destroy(lang);
+
+    /* Counts that differ by more than long double's range at one length: a chain of 2401
+     * states into a state looping on 1024 symbols (1 string from the start at length 2401,
+     * 2^24010 from the loop). prepare refuses rather than let the start's count underflow. */
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_puts(&sb, "name: t\ndescription: d\nclass: regular\nalphabet: [");
+    for (int i = 0; i < 1024; i++) sp_strbuf_printf(&sb, "%ss%d", i ? ", " : "", i);
+    sp_strbuf_puts(&sb, "]\nkind: regular\ndfa:\n  start: c0\n  accept: [L0]\n  transitions:\n");
+    for (int i = 0; i < 2401; i++)
+        sp_strbuf_printf(&sb, "    c%d: {s0: %s%d}\n", i, i < 2400 ? "c" : "L", i < 2400 ? i + 1 : 0);
+    sp_strbuf_puts(&sb, "    L0: {");
+    for (int i = 0; i < 1024; i++) sp_strbuf_printf(&sb, "%ss%d: L0", i ? ", " : "", i);
+    sp_strbuf_puts(&sb, "}\n");
+    lang = tu_load_text(sb.buf);
+    sp_strbuf_free(&sb);
+    assert_int_equal(sp_lang_prepare(lang, 3000, &err), SP_ELIMIT);
+    assert_non_null(strstr(err.msg, "long double's range"));
+    assert_true(sp_lang_count(lang, 2500) == -1);
+    /* Shorter lengths still work (the rows before the failure are kept). */
+    assert_true(sp_lang_count(lang, 2000) == 0);
+    assert_true(sp_lang_count(lang, 1) == 0);
+    sp_lang_destroy(lang);
 }
 
 /* ---- sampling ---- */

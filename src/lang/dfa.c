@@ -3,6 +3,7 @@
 #include "satprobe/alloc.h"
 #include "satprobe/rng.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -602,7 +603,21 @@ int sp_dfa_prepare(sp_dfa *d, size_t max_len, const char *file, sp_error *err)
         }
         d->scale[m] = d->scale[m - 1];
         if (top > 0x1p12000L) {
-            for (size_t q = 0; q < n; q++) row[q] = ldexpl(row[q], -RESCALE_AT);
+            for (size_t q = 0; q < n; q++) {
+                long double x = ldexpl(row[q], -RESCALE_AT);
+                /* A positive count must stay a normal number, or sampling could meet a state
+                 * whose successors all read 0. Only counts that differ by a factor beyond
+                 * 2^28000 within one length get here. */
+                if (row[q] > 0 && x < LDBL_MIN) {
+                    d->rows = m;
+                    return sp_error_set(err, SP_ELIMIT, file, 0, 0,
+                                        "counts of strings of length %zu differ by more than "
+                                        "long double's range between states; use shorter "
+                                        "lengths",
+                                        m);
+                }
+                row[q] = x;
+            }
             d->scale[m] += RESCALE_AT;
         }
     }

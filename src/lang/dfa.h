@@ -15,7 +15,8 @@
 #define SP_DFA_MAX_CELLS ((size_t)1 << 22)    /* states * symbols of a transition table */
 #define SP_DFA_MAX_WORK ((size_t)3000000)     /* elementary steps of one subset construction,
                                                * about 30 ms */
-#define SP_DFA_MAX_TABLE ((size_t)1 << 24)    /* count-table entries: states * (lengths + 1) */
+#define SP_DFA_MAX_TABLE ((size_t)1 << 23)    /* count-table entries (16 bytes each):
+                                               * states * (lengths + 1) */
 
 /* A DFA over symbols 0..k-1. Missing transitions (-1) go to an implicit rejecting sink.
  *
@@ -27,7 +28,8 @@
  * Count tables (sp_dfa_prepare): row m holds, for each state q, the number of strings of
  * length m that lead from q to acceptance, as cnt[m * n + q] * 2^scale[m]. Rows are rescaled
  * by powers of two (exactly) when they grow past 2^12000, so sampling works at every length
- * even where the counts themselves overflow long double. */
+ * even where the counts themselves overflow long double. Every positive entry is a normal
+ * number (prepare fails otherwise), so a state with strings always has a successor with some. */
 typedef struct sp_dfa {
     size_t n, k;
     int start;
@@ -72,8 +74,8 @@ int sp_dfa_run(const sp_dfa *d, const int *s, size_t len);
 size_t sp_dfa_complete_states(const sp_dfa *d);
 
 /* Fill count rows up to max_len (keeping the rows already there). SP_ELIMIT with err set (file
- * names the language) if the table would exceed SP_DFA_MAX_TABLE entries. Needs a minimised
- * DFA with n > 0. */
+ * names the language) if the table would exceed SP_DFA_MAX_TABLE entries, or if counts at one
+ * length span more than long double's range. Needs a minimised DFA with n > 0. */
 int sp_dfa_prepare(sp_dfa *d, size_t max_len, const char *file, sp_error *err);
 
 /* Number of accepted strings of length len (len < rows); +inf beyond long double's range. */
