@@ -613,7 +613,8 @@ static void test_huge_lengths(void **state)
     for (int i = 0; i < 1024; i++) sp_strbuf_printf(&sb, "%ss%d", i ? ", " : "", i);
     sp_strbuf_puts(&sb, "]\nkind: regular\ndfa:\n  start: c0\n  accept: [L0]\n  transitions:\n");
     for (int i = 0; i < 2401; i++)
-        sp_strbuf_printf(&sb, "    c%d: {s0: %s%d}\n", i, i < 2400 ? "c" : "L", i < 2400 ? i + 1 : 0);
+        sp_strbuf_printf(&sb, "    c%d: {s0: %s%d}\n", i, i < 2400 ? "c" : "L",
+                         i < 2400 ? i + 1 : 0);
     sp_strbuf_puts(&sb, "    L0: {");
     for (int i = 0; i < 1024; i++) sp_strbuf_printf(&sb, "%ss%d: L0", i ? ", " : "", i);
     sp_strbuf_puts(&sb, "}\n");
@@ -743,7 +744,8 @@ static void test_error_constructs(void **state)
     expect_regex_error("(a)\\g{1}", 3, "back-reference \\g{1}");
     expect_regex_error("(a)\\g-1", 3, "back-reference \\g-1");
     expect_regex_error("(?P<n>a)(?P=n)", 8, "back-reference (?P=");
-    expect_regex_error("a(?=b)", 1, "look-ahead (?= is not regular; satprobe compiles regexes to DFAs");
+    expect_regex_error("a(?=b)", 1,
+                       "look-ahead (?= is not regular; satprobe compiles regexes to DFAs");
     expect_regex_error("a(?!b)", 1, "look-ahead (?!");
     expect_regex_error("(?<=a)b", 0, "look-behind (?<=");
     expect_regex_error("(?<!a)b", 0, "look-behind (?<!");
@@ -820,16 +822,17 @@ static void test_error_alphabet(void **state)
 static void test_error_dfa(void **state)
 {
     (void)state;
-    tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q1]\n  transitions:\n    q0: {a: q1}\n", 8, 12,
-                    "unknown state 'q1' in accept");
+    tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q1]\n  transitions:\n    q0: {a: q1}\n", 8,
+                    12, "unknown state 'q1' in accept");
     tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q0]\n  transitions:\n    q0: {a: q9}\n", 10,
                     13, "unknown state 'q9' in transitions");
     tu_expect_error(DFA_HEAD "  start: s\n  accept: [q0]\n  transitions:\n    q0: {a: q0}\n", 7, 10,
                     "unknown state 's' in start");
     tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q0]\n  transitions:\n    q0: {c: q0}\n", 10,
                     10, "symbol 'c' is not in the alphabet");
-    tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q0, q0]\n  transitions:\n    q0: {a: q0}\n", 8,
-                    16, "listed twice");
+    tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q0, q0]\n  transitions:\n"
+                             "    q0: {a: q0}\n",
+                    8, 16, "listed twice");
     tu_expect_error(DFA_HEAD "  start: q0\n  accept: [q0]\n  transitions:\n    q0: [a, q0]\n", 10,
                     9, "must be a mapping {symbol: state}");
     /* A state without moves may be written with an empty value. */

@@ -444,7 +444,8 @@ void sp_dfa_minimize(const sp_dfa *in, sp_dfa *out)
                 int t = in->delta[q * k + a];
                 mm += t >= 0 && id[t] >= 0;
             }
-    int *T = sp_malloc(mm, sizeof *T), *Lb = sp_malloc(mm, sizeof *Lb), *H = sp_malloc(mm, sizeof *H);
+    int *T = sp_malloc(mm, sizeof *T), *Lb = sp_malloc(mm, sizeof *Lb);
+    int *H = sp_malloc(mm, sizeof *H);
     mm = 0;
     for (size_t q = 0; q < n; q++)
         if (id[q] >= 0)

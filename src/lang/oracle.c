@@ -92,7 +92,8 @@ int sp_oracle_new(const sp_lang *lang, sp_oracle **out, sp_error *err)
     free(wrapped);
     if (!o->whole || !o->prefix) {
         PCRE2_UCHAR msg[256];
-        if (pcre2_get_error_message(code, msg, sizeof msg) < 0) strcpy((char *)msg, "unknown error");
+        if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
+            strcpy((char *)msg, "unknown error");
         sp_oracle_destroy(o);
         return sp_error_set(err, SP_EINPUT, lang->file, 0, 0, "PCRE2 cannot compile the regex: %s",
                             (char *)msg);

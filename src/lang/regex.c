@@ -69,7 +69,10 @@ static int peek(const parser *p, size_t i)
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool is_alnum(int c) { return is_digit(c) || is_alpha(c); }
-static bool is_hex(int c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_hex(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 static int hex_value(int c) { return is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 static void bs_add(byteset *s, int c) { s->w[c >> 6] |= (uint64_t)1 << (c & 63); }
@@ -512,7 +515,8 @@ static int parse_class(parser *p, int *out)
         int hi;
         r = class_item(p, &hi, &is);
         if (r < 0) return -1;
-        if (r != ESC_CHAR) return fail(p, SP_REGEX_SYNTAX, item, "invalid range in character class");
+        if (r != ESC_CHAR)
+            return fail(p, SP_REGEX_SYNTAX, item, "invalid range in character class");
         if (hi < lo) return fail(p, SP_REGEX_SYNTAX, item, "range out of order in character class");
         bs_range(&s, lo, hi);
     }

@@ -20,7 +20,7 @@ typedef enum sp_regex_fault {
     SP_REGEX_OK,
     SP_REGEX_SYNTAX,      /* malformed, as far as this parser can tell */
     SP_REGEX_UNSUPPORTED, /* a named construct that is not regular or not supported */
-    SP_REGEX_ALPHABET,    /* a literal, class or escape that is not (or matches no) alphabet symbol */
+    SP_REGEX_ALPHABET,    /* a literal not in the alphabet, or a class matching no symbol of it */
     SP_REGEX_LIMIT,       /* one of the caps above */
 } sp_regex_fault;
 

@@ -264,8 +264,8 @@ static int load_dfa(sp_lang *lang, sp_regular *g, const sp_yaml_doc *doc, const 
         int q;
         status = state_at(&t, doc, accept->items[i], "accept", &q, err);
         if (!status && w->accept[q])
-            status = sp_yaml_error(err, doc, accept->items[i], "state '%s' is listed twice in accept",
-                                   accept->items[i]->str);
+            status = sp_yaml_error(err, doc, accept->items[i],
+                                   "state '%s' is listed twice in accept", accept->items[i]->str);
         if (!status) w->accept[q] = true;
     }
     for (size_t i = 0; i < n && !status; i++) {
@@ -281,7 +281,8 @@ static int load_dfa(sp_lang *lang, sp_regular *g, const sp_yaml_doc *doc, const 
         for (size_t j = 0; j < moves->n && !status; j++) {
             int a, q;
             status = sp_lang_symbol_at(lang, doc, moves->items[2 * j], &a, err);
-            if (!status) status = state_at(&t, doc, moves->items[2 * j + 1], "transitions", &q, err);
+            if (!status)
+                status = state_at(&t, doc, moves->items[2 * j + 1], "transitions", &q, err);
             if (!status) w->delta[i * k + (size_t)a] = q;
         }
     }
