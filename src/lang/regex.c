@@ -11,7 +11,7 @@
 
 /* Syntax tree. Children of CAT and ALT form a list through first/next; REP has one child
  * (first). Nodes live in one array and refer to each other by index, because the array grows. */
-enum { N_EMPTY, N_SET, N_CAT, N_ALT, N_REP };
+enum { N_SET, N_CAT, N_ALT, N_REP };
 #define REP_INF (-1)
 
 typedef struct node {
@@ -819,7 +819,6 @@ static size_t node_size(const parser *p, int i)
     const node *nd = &p->nodes[i];
     size_t s = 0, m = 0;
     switch (nd->type) {
-    case N_EMPTY: return 1;
     case N_SET: return 2;
     case N_CAT:
         for (int c = nd->first; c >= 0; c = p->nodes[c].next) s = sat_add(s, node_size(p, c));
@@ -876,7 +875,6 @@ static void build(builder *b, int i, int *start, int *end)
     const node *nd = &b->p->nodes[i];
     int s = -1, e = -1, cs, ce;
     switch (nd->type) {
-    case N_EMPTY: s = e = state_new(b, -1); break;
     case N_SET:
         s = state_new(b, nd->set);
         e = state_new(b, -1);
