@@ -20,9 +20,13 @@ static const char help[] =
 
 enum { MAX_LENGTHS = 8 };
 
-static int cmp_str(const void *a, const void *b)
+/* Order by file name without the .yaml ending, so dyck-2 comes before dyck-2-3. */
+static int cmp_stem(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t lx = strlen(x) - 5, ly = strlen(y) - 5;
+    int c = strncmp(x, y, lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
 }
 
 /* Sorted paths of the .yaml files in dir; the caller frees each and the array. */
@@ -44,13 +48,13 @@ static char **list_zoo(const char *dir, size_t *n)
         (*n)++;
     }
     closedir(d);
-    if (*n) qsort(paths, *n, sizeof *paths, cmp_str);
+    if (*n) qsort(paths, *n, sizeof *paths, cmp_stem);
     return paths;
 }
 
 static void format_short(long double c, char *buf, size_t size)
 {
-    if (c < 1e15L) sp_lang_format_count(c, buf, size);
+    if (c < 1e10L) sp_lang_format_count(c, buf, size);
     else snprintf(buf, size, "%.4Le", c);
 }
 
@@ -107,11 +111,11 @@ int cmd_langs(int argc, char **argv)
         for (size_t i = 0; i < nlen; i++) printf("\tn=%zu", lengths[i]);
         printf("\tfile\n");
     } else {
-        printf("%-18s %-8s %-18s", "name", "kind", "class");
+        printf("%-16s %-8s %-17s", "name", "kind", "class");
         for (size_t i = 0; i < nlen; i++) {
             char h[32];
             snprintf(h, sizeof h, "n=%zu", lengths[i]);
-            printf(" %12s", h);
+            printf(" %11s", h);
         }
         printf("\n");
     }
@@ -134,7 +138,7 @@ int cmd_langs(int argc, char **argv)
         const char *kind = sp_lang_kind_name(sp_lang_get_kind(lang));
         const char *cls = sp_lang_class_name(sp_lang_get_class(lang));
         if (tsv) printf("%s\t%s\t%s", sp_lang_name(lang), kind, cls);
-        else printf("%-18s %-8s %-18s", sp_lang_name(lang), kind, cls);
+        else printf("%-16s %-8s %-17s", sp_lang_name(lang), kind, cls);
         for (size_t i = 0; i < nlen; i++) {
             char buf[64];
             long double cnt = sp_lang_count(lang, lengths[i]);
@@ -143,7 +147,7 @@ int cmd_langs(int argc, char **argv)
                 printf("\t%s", buf);
             } else {
                 format_short(cnt, buf, sizeof buf);
-                printf(" %12s", buf);
+                printf(" %11s", buf);
             }
         }
         if (tsv) printf("\t%s", paths[p]);
