@@ -113,6 +113,20 @@ static void test_sample_errors(void **state)
     sp_lang_destroy(lang);
 }
 
+/* A kind limit between the asked length and the doubled one must not refuse the asked length:
+ * Shuffle-Dyck tables stop at 4096, so 2200 after 2100 (doubled: 4200) still works. */
+static void test_prepare_near_a_limit(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_zoo("shuffle-2");
+    sp_error err;
+    assert_true(sp_lang_count(lang, 2100) > 0);
+    assert_true(sp_lang_count(lang, 2200) > 0);
+    assert_int_equal(sp_lang_prepare(lang, 5000, &err), SP_ELIMIT);
+    assert_true(sp_lang_count(lang, 2000) > 0);
+    sp_lang_destroy(lang);
+}
+
 static void test_rng(void **state)
 {
     (void)state;
@@ -144,7 +158,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_common_errors),   cmocka_unit_test(test_metadata),
         cmocka_unit_test(test_parse_and_write), cmocka_unit_test(test_format_count),
-        cmocka_unit_test(test_sample_errors),   cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_sample_errors),   cmocka_unit_test(test_prepare_near_a_limit),
+        cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,7 +240,14 @@ int sp_lang_prepare(sp_lang *lang, size_t max_len, sp_error *err)
     if (lang->has_tables && want < 2 * lang->prepared) want = 2 * lang->prepared;
     if (want < 64) want = 64;
     if (want > SP_LANG_MAX_LENGTH) want = SP_LANG_MAX_LENGTH;
+    /* Growing by doubling keeps repeated requests cheap, but a kind's own limit (table size,
+     * long double range) may lie between max_len and the doubled length: then build exactly
+     * what was asked for. Kinds keep their earlier tables usable when prepare fails. */
     int status = lang->ops->prepare(lang, want, err);
+    if (status && want > max_len) {
+        want = max_len;
+        status = lang->ops->prepare(lang, want, err);
+    }
     if (status) return status;
     lang->prepared = want;
     lang->has_tables = true;
