@@ -1,8 +1,7 @@
 /* The cfg kind: context-free grammars. Loading reduces and checks the grammar (undefined,
  * unproductive, unreachable, infinitely ambiguous, and, up to a budget, ambiguous); counting and
  * sampling go over derivations split by length; membership and next symbols use Earley parsing. */
-#include "earley.h"
-#include "lang_impl.h"
+#include "cfg.h"
 #include "satprobe/alloc.h"
 #include "satprobe/rng.h"
 #include "satprobe/strbuf.h"
@@ -27,47 +26,9 @@ enum {
 
 static const char *const cfg_keys[] = {"start", "rules", "ambiguous", NULL};
 
-/* A pending piece of a derivation: nonterminal A (alt = -1 - A) deriving n symbols, or the
- * suffix of alternative alt from symbol pos deriving n symbols. */
-typedef struct task {
-    int32_t alt;
-    int32_t pos;
-    int32_t n;
-} task;
-
-/* Counting. Columns: N(A, n), the number of derivations of length-n strings from nonterminal A
- * (column A), and M(j, q, n), the same for the suffix of alternative j that starts at symbol
- * position q (column nnt + row). Rows exist only for suffixes that start with a nonterminal and
- * hold at least one more nonterminal; every other suffix count is read off them (a terminal run
- * shifts the length, a lone nonterminal followed by terminals is its N column): see
- * suffix_count. Within one length, columns are computed in `order`, which puts every column a
- * column reads at the same length first; such reads happen only through unit and nullable
- * steps, so the order exists exactly when no nonterminal derives itself (checked at load). */
-typedef struct cfg_impl {
-    sp_cfg_grammar g;
-    size_t nrows;
-    int32_t *row_at;    /* [alt_off[nalt]]: row of the suffix starting at that symbol, or -1 */
-    uint32_t *next_nt;  /* [nitems]: for item (j, p), the first position >= p of j holding a
-                         * nonterminal, or len(j) */
-    uint32_t *row_alt;  /* [nrows] */
-    uint32_t *row_pos;  /* [nrows] */
-    size_t ncols;       /* nnt + nrows */
-    uint32_t *order;    /* [ncols] */
-    long double *tab;   /* [tab_len * ncols], length-major: tab[n * ncols + column] */
-    size_t tab_len;     /* lengths allocated in tab */
-    size_t nbuilt;      /* lengths 0..nbuilt-1 are filled; the rest of tab is zero */
-    uint64_t work;      /* table work done, in multiply-adds: charged to the ambiguity search */
-    task *stack;        /* sampling scratch, kept between samples */
-    size_t stack_cap;
-} cfg_impl;
-
-#define TAB(c, n, col) ((c)->tab[(size_t)(n) * (c)->ncols + (col)])
-
-static size_t alt_len(const sp_cfg_grammar *g, size_t j) { return g->alt_off[j + 1] - g->alt_off[j]; }
-
 static void cfg_destroy(void *impl)
 {
-    cfg_impl *c = impl;
+    sp_cfg *c = impl;
     sp_cfg_grammar_free(&c->g);
     free(c->row_at);
     free(c->next_nt);
@@ -84,24 +45,24 @@ static void cfg_destroy(void *impl)
 /* Derivations of a string of length n from the suffix of alternative j starting at position p.
  * Reads tab at lengths <= n only; n < nbuilt, or n is the length being built and every column
  * this reads at length n has been computed (the column order guarantees it). */
-static long double suffix_count(const cfg_impl *c, size_t j, size_t p, size_t n)
+static long double suffix_count(const sp_cfg *c, size_t j, size_t p, size_t n)
 {
     const sp_cfg_grammar *g = &c->g;
-    size_t len = alt_len(g, j);
+    size_t len = sp_cfg_alt_len(g, j);
     size_t q = c->next_nt[g->alt_off[j] + j + p];
     if (n < q - p) return 0;
     n -= q - p;
     if (q == len) return n == 0;
     int32_t row = c->row_at[g->alt_off[j] + q];
-    if (row >= 0) return TAB(c, n, g->nnt + (size_t)row);
+    if (row >= 0) return SP_CFG_TAB(c, n, g->nnt + (size_t)row);
     size_t tail = len - q - 1;
     if (n < tail) return 0;
-    return TAB(c, n - tail, SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]));
+    return SP_CFG_TAB(c, n - tail, SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]));
 }
 
 /* The value of column col at length n. The sampler repeats these sums term by term in the same
  * order, so its running totals end exactly at the stored value. */
-static long double column_value(cfg_impl *c, size_t col, size_t n)
+static long double column_value(sp_cfg *c, size_t col, size_t n)
 {
     const sp_cfg_grammar *g = &c->g;
     long double sum = 0;
@@ -113,7 +74,7 @@ static long double column_value(cfg_impl *c, size_t col, size_t n)
     size_t r = col - g->nnt, j = c->row_alt[r], q = c->row_pos[r];
     size_t b = SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]);
     for (size_t s = 0; s <= n; s++) {
-        long double nb = TAB(c, s, b);
+        long double nb = SP_CFG_TAB(c, s, b);
         if (nb > 0) sum += nb * suffix_count(c, j, q + 1, n - s);
     }
     c->work += n + 1;
@@ -122,7 +83,7 @@ static long double column_value(cfg_impl *c, size_t col, size_t n)
 
 /* Fill the tables up to length max_len. SP_ELIMIT (with err) if a count overflows long double;
  * the tables then stay valid up to the length before. */
-static int extend_tables(cfg_impl *c, size_t max_len, const char *file, sp_error *err)
+static int extend_tables(sp_cfg *c, size_t max_len, const char *file, sp_error *err)
 {
     if (max_len + 1 > c->tab_len) {
         /* Double to keep extension cheap, but not past the size prepare checked. */
@@ -139,7 +100,7 @@ static int extend_tables(cfg_impl *c, size_t max_len, const char *file, sp_error
             if (!isfinite(v)) {
                 /* Later reads at this length multiply by exact zeros; an infinity would make
                  * them NaN, so leave the length all zero. */
-                memset(&TAB(c, n, 0), 0, c->ncols * sizeof *c->tab);
+                memset(&SP_CFG_TAB(c, n, 0), 0, c->ncols * sizeof *c->tab);
                 if (n == 0)
                     return sp_error_set(err, SP_ELIMIT, file, 0, 0,
                                         "derivation counts overflow long double at length 0");
@@ -148,7 +109,7 @@ static int extend_tables(cfg_impl *c, size_t max_len, const char *file, sp_error
                                     "lengths up to %zu can be counted",
                                     n, n - 1);
             }
-            TAB(c, n, c->order[i]) = v;
+            SP_CFG_TAB(c, n, c->order[i]) = v;
         }
         c->nbuilt = n + 1;
     }
@@ -157,10 +118,10 @@ static int extend_tables(cfg_impl *c, size_t max_len, const char *file, sp_error
 
 /* ---- sampling --------------------------------------------------------------------------- */
 
-static void push(cfg_impl *c, size_t *top, int32_t alt, size_t pos, size_t n)
+static void push(sp_cfg *c, size_t *top, int32_t alt, size_t pos, size_t n)
 {
     SP_GROW(c->stack, c->stack_cap, *top + 1);
-    c->stack[(*top)++] = (task){alt, (int32_t)pos, (int32_t)n};
+    c->stack[(*top)++] = (sp_cfg_task){alt, (int32_t)pos, (int32_t)n};
 }
 
 /* Top-down over an explicit stack (depth is not bounded by the C stack): a nonterminal picks an
@@ -170,17 +131,17 @@ static void push(cfg_impl *c, size_t *top, int32_t alt, size_t pos, size_t n)
  * Nonterminals of length 0 are not expanded: they add no symbols. */
 static void cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
 {
-    cfg_impl *c = lang->impl;
+    sp_cfg *c = lang->impl;
     const sp_cfg_grammar *g = &c->g;
     size_t top = 0, at = 0;
     push(c, &top, SP_CFG_NT(g->start), 0, n);
     while (top) {
-        task w = c->stack[--top];
+        sp_cfg_task w = c->stack[--top];
         size_t m = (size_t)w.n;
         if (w.alt < 0) {
             size_t a = SP_CFG_NT_INDEX(w.alt);
             if (m == 0) continue;
-            long double u = sp_rng_uniform_ld(r) * TAB(c, m, a), acc = 0;
+            long double u = sp_rng_uniform_ld(r) * SP_CFG_TAB(c, m, a), acc = 0;
             size_t pick = SIZE_MAX;
             for (size_t j = g->nt_alt[a]; j < g->nt_alt[a + 1]; j++) {
                 long double v = suffix_count(c, j, 0, m);
@@ -193,7 +154,7 @@ static void cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
             push(c, &top, (int32_t)pick, 0, m);
             continue;
         }
-        size_t j = (size_t)w.alt, p = (size_t)w.pos, len = alt_len(g, j);
+        size_t j = (size_t)w.alt, p = (size_t)w.pos, len = sp_cfg_alt_len(g, j);
         const int *sym = g->sym + g->alt_off[j];
         while (p < len && !SP_CFG_IS_NT(sym[p])) {
             SP_ASSERT(m > 0 && at < n);
@@ -210,10 +171,10 @@ static void cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
             /* Only terminals follow: the nonterminal's length is forced. */
             s = m - (len - p - 1);
         } else {
-            long double u = sp_rng_uniform_ld(r) * TAB(c, m, g->nnt + (size_t)row), acc = 0;
+            long double u = sp_rng_uniform_ld(r) * SP_CFG_TAB(c, m, g->nnt + (size_t)row), acc = 0;
             s = SIZE_MAX;
             for (size_t t = 0; t <= m; t++) {
-                long double nb = TAB(c, t, b);
+                long double nb = SP_CFG_TAB(c, t, b);
                 if (!(nb > 0)) continue;
                 long double v = nb * suffix_count(c, j, p + 1, m - t);
                 if (!(v > 0)) continue;
@@ -233,14 +194,14 @@ static void cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
 
 static bool cfg_accepts(const sp_lang *lang, const int *s, size_t n)
 {
-    const cfg_impl *c = lang->impl;
+    const sp_cfg *c = lang->impl;
     return sp_earley_recognise(&c->g, s, n);
 }
 
 /* A parser per call keeps next() safe to call from several threads on one language. */
 static bool cfg_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
 {
-    const cfg_impl *c = lang->impl;
+    const sp_cfg *c = lang->impl;
     sp_earley *e = sp_earley_new(&c->g);
     bool viable = true;
     for (size_t i = 0; i < n && viable; i++) viable = sp_earley_feed(e, p[i]);
@@ -254,7 +215,7 @@ static bool cfg_next(const sp_lang *lang, const int *p, size_t n, bool *valid, b
 
 static int cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err)
 {
-    cfg_impl *c = lang->impl;
+    sp_cfg *c = lang->impl;
     if (max_len < c->nbuilt) return SP_OK;
     if ((max_len + 1) > TABLE_MAX_BYTES / sizeof *c->tab / c->ncols)
         return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
@@ -266,8 +227,8 @@ static int cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err)
 
 static long double cfg_count(const sp_lang *lang, size_t n)
 {
-    const cfg_impl *c = lang->impl;
-    return TAB(c, n, c->g.start);
+    const sp_cfg *c = lang->impl;
+    return SP_CFG_TAB(c, n, c->g.start);
 }
 
 static const sp_lang_ops cfg_ops = {
@@ -294,12 +255,12 @@ static const sp_lang_ops cfg_ops = {
 #define NIL UINT32_MAX
 
 typedef struct cell {
-    task w;
+    sp_cfg_task w;
     uint32_t next;
 } cell;
 
 typedef struct frame {
-    task w;         /* the choice point: a nonterminal (choose an alternative) or a suffix
+    sp_cfg_task w;  /* the choice point: a nonterminal (choose an alternative) or a suffix
                      * starting with a nonterminal (choose its length) */
     uint32_t rest;  /* what follows it */
     uint32_t mark;  /* arena size when it was made */
@@ -309,7 +270,7 @@ typedef struct frame {
 } frame;
 
 typedef struct search {
-    cfg_impl *c;
+    sp_cfg *c;
     size_t n;                 /* the length being searched */
     cell *cells;
     size_t ncells, cells_cap;
@@ -411,7 +372,7 @@ static uint64_t *sort_keys(search *s)
 /* Follow the list until the derivation ends (recorded) or a choice is needed (a frame). */
 static void advance(search *s, uint32_t list)
 {
-    const cfg_impl *c = s->c;
+    const sp_cfg *c = s->c;
     const sp_cfg_grammar *g = &c->g;
     for (;;) {
         s->steps++;
@@ -419,12 +380,12 @@ static void advance(search *s, uint32_t list)
             record(s);
             return;
         }
-        task w = s->cells[list].w;
+        sp_cfg_task w = s->cells[list].w;
         list = s->cells[list].next;
         if (w.alt < 0) {
             size_t a = SP_CFG_NT_INDEX(w.alt);
             if (w.n == 0) {
-                if (TAB(c, 0, a) >= 2) s->multi = true;
+                if (SP_CFG_TAB(c, 0, a) >= 2) s->multi = true;
                 continue;
             }
             if (g->nt_alt[a + 1] - g->nt_alt[a] == 1) {
@@ -433,7 +394,8 @@ static void advance(search *s, uint32_t list)
                 continue;
             }
         } else {
-            size_t j = (size_t)w.alt, p = (size_t)w.pos, m = (size_t)w.n, len = alt_len(g, j);
+            size_t j = (size_t)w.alt, p = (size_t)w.pos, m = (size_t)w.n;
+            size_t len = sp_cfg_alt_len(g, j);
             const int *sym = g->sym + g->alt_off[j];
             while (p < len && !SP_CFG_IS_NT(sym[p])) {
                 s->out[s->at++] = sym[p++];
@@ -458,7 +420,7 @@ static void advance(search *s, uint32_t list)
 /* Take the next choice of the innermost frame, or drop the frame if it has none left. */
 static void step(search *s)
 {
-    const cfg_impl *c = s->c;
+    const sp_cfg *c = s->c;
     const sp_cfg_grammar *g = &c->g;
     frame *f = &s->frames[s->nframes - 1];
     size_t m = (size_t)f->w.n, choice = f->next_choice, j = 0, p = 0, b = 0, last;
@@ -473,7 +435,7 @@ static void step(search *s)
         b = SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + p]);
         last = m + 1;
         for (; choice < last; choice++, s->steps++)
-            if (TAB(c, choice, b) > 0 && suffix_count(c, j, p + 1, m - choice) > 0) break;
+            if (SP_CFG_TAB(c, choice, b) > 0 && suffix_count(c, j, p + 1, m - choice) > 0) break;
     }
     if (choice == last) {
         s->nframes--;
@@ -502,7 +464,7 @@ typedef enum search_result {
 /* Search lengths 0, 1, ... for a string with two derivations. */
 static search_result find_ambiguity(search *s)
 {
-    cfg_impl *c = s->c;
+    sp_cfg *c = s->c;
     long double total = 0;
     for (size_t n = 0; n <= SEARCH_MAX_LEN; n++) {
         if (c->work + s->steps + c->nrows * (n + 1) + c->g.nalt > SEARCH_STEPS) return SEARCH_DONE;
@@ -510,7 +472,7 @@ static search_result find_ambiguity(search *s)
             s->n = n;
             return SEARCH_OVERFLOW;
         }
-        long double d = TAB(c, n, c->g.start);
+        long double d = SP_CFG_TAB(c, n, c->g.start);
         total += d;
         if (total > SEARCH_DERIVATIONS) return SEARCH_DONE;
         if (d > 0) {
@@ -583,7 +545,7 @@ static void names_add(names *t, const char *s, size_t len, int code)
 typedef struct loader {
     sp_lang *lang;
     const sp_yaml_doc *doc;
-    cfg_impl *c;
+    sp_cfg *c;
     sp_error *err;
     const sp_yaml_node **rule_key; /* [nnt] */
     names names;
@@ -851,8 +813,8 @@ done:
     return status;
 }
 
-/* Lay out the rows and next_nt (see cfg_impl). */
-static void make_rows(cfg_impl *c)
+/* Lay out the rows and next_nt (see sp_cfg). */
+static void make_rows(sp_cfg *c)
 {
     const sp_cfg_grammar *g = &c->g;
     size_t nsym = g->alt_off[g->nalt];
@@ -860,7 +822,8 @@ static void make_rows(cfg_impl *c)
     c->next_nt = sp_malloc(g->nitems, sizeof *c->next_nt);
     c->nrows = 0;
     for (size_t j = 0; j < g->nalt; j++) {
-        size_t len = alt_len(g, j), base = g->alt_off[j], after = 0; /* nonterminals after p */
+        size_t len = sp_cfg_alt_len(g, j), base = g->alt_off[j];
+        size_t after = 0; /* nonterminals after p */
         c->next_nt[base + j + len] = (uint32_t)len;
         for (size_t p = len; p-- > 0;) {
             bool nt = SP_CFG_IS_NT(g->sym[base + p]);
@@ -872,7 +835,7 @@ static void make_rows(cfg_impl *c)
     c->row_alt = sp_malloc(c->nrows ? c->nrows : 1, sizeof *c->row_alt);
     c->row_pos = sp_malloc(c->nrows ? c->nrows : 1, sizeof *c->row_pos);
     for (size_t j = 0; j < g->nalt; j++)
-        for (size_t p = 0; p < alt_len(g, j); p++) {
+        for (size_t p = 0; p < sp_cfg_alt_len(g, j); p++) {
             int32_t r = c->row_at[g->alt_off[j] + p];
             if (r >= 0) {
                 c->row_alt[r] = (uint32_t)j;
@@ -884,10 +847,10 @@ static void make_rows(cfg_impl *c)
 
 /* The column suffix_count(j, p, n) reads at length n itself, or SIZE_MAX if it reads only
  * shorter lengths (or none). */
-static size_t head_column(const cfg_impl *c, size_t j, size_t p)
+static size_t head_column(const sp_cfg *c, size_t j, size_t p)
 {
     const sp_cfg_grammar *g = &c->g;
-    size_t len = alt_len(g, j), q = c->next_nt[g->alt_off[j] + j + p];
+    size_t len = sp_cfg_alt_len(g, j), q = c->next_nt[g->alt_off[j] + j + p];
     if (q != p || q == len) return SIZE_MAX;
     int32_t row = c->row_at[g->alt_off[j] + q];
     if (row >= 0) return g->nnt + (size_t)row;
@@ -908,7 +871,7 @@ static bool suffix_nullable(const sp_cfg_grammar *g, size_t j, size_t p)
  * infinitely many derivations, and the error names the cycle. */
 static int order_columns(loader *ld)
 {
-    cfg_impl *c = ld->c;
+    sp_cfg *c = ld->c;
     const sp_cfg_grammar *g = &c->g;
     size_t ncols = c->ncols, nedges = 0, cap = 0, cap2 = 0;
     /* Edge e: column from[e] reads column to[e]. Edges are made in order of from, so the
@@ -1030,7 +993,7 @@ static int read_ambiguous(loader *ld, const sp_yaml_node *root, bool *allow)
 
 static int check_ambiguity(loader *ld)
 {
-    cfg_impl *c = ld->c;
+    sp_cfg *c = ld->c;
     search s;
     memset(&s, 0, sizeof s);
     s.c = c;
@@ -1068,7 +1031,7 @@ static int check_ambiguity(loader *ld)
 int sp_cfg_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root, sp_error *err)
 {
     if (sp_lang_check_keys(lang, doc, root, cfg_keys, err)) return SP_EINPUT;
-    cfg_impl *c = sp_calloc(1, sizeof *c);
+    sp_cfg *c = sp_calloc(1, sizeof *c);
     lang->ops = &cfg_ops;
     lang->impl = c;
     loader ld = {.lang = lang, .doc = doc, .c = c, .err = err};

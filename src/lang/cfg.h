@@ -1,0 +1,56 @@
+/* Private to the cfg kind: the grammar with its count tables, shared by the loader and Earley
+ * operations (cfg.c), counting and sampling (cfg_count.c) and the ambiguity search (cfg_ambig.c). */
+#ifndef SATPROBE_CFG_H
+#define SATPROBE_CFG_H
+
+#include "earley.h"
+#include "lang_impl.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A pending piece of a derivation: nonterminal A (alt = -1 - A) deriving n symbols, or the
+ * suffix of alternative alt from symbol pos deriving n symbols. */
+typedef struct sp_cfg_task {
+    int32_t alt; /* alternative index, or SP_CFG_NT(A) for nonterminal A */
+    int32_t pos; /* symbol position in alt where the suffix starts; 0 for a nonterminal */
+    int32_t n;   /* length of the string it derives */
+} sp_cfg_task;
+
+/* Counting. Columns: N(A, n), the number of derivations of length-n strings from nonterminal A
+ * (column A), and M(j, q, n), the same for the suffix of alternative j that starts at symbol
+ * position q (column nnt + row). Rows exist only for suffixes that start with a nonterminal and
+ * hold at least one more nonterminal; every other suffix count is read off them (a terminal run
+ * shifts the length, a lone nonterminal followed by terminals is its N column): see
+ * sp_cfg_suffix_count. Within one length, columns are computed in `order`, which puts every
+ * column a column reads at the same length first; such reads happen only through unit and
+ * nullable steps, so the order exists exactly when no nonterminal derives itself (checked at
+ * load). */
+typedef struct sp_cfg {
+    sp_cfg_grammar g;   /* owned */
+    size_t nrows;       /* suffixes with a stored column */
+    int32_t *row_at;    /* [alt_off[nalt]]: row of the suffix starting at that symbol, or -1 */
+    uint32_t *next_nt;  /* [nitems]: for item (j, p), the first position >= p of j holding a
+                         * nonterminal, or len(j) */
+    uint32_t *row_alt;  /* [nrows]: the alternative of each row's suffix */
+    uint32_t *row_pos;  /* [nrows]: the position in it where the suffix starts */
+    size_t ncols;       /* nnt + nrows */
+    uint32_t *order;    /* [ncols] */
+    long double *tab;   /* [tab_len * ncols], length-major: tab[n * ncols + column] */
+    size_t tab_len;     /* lengths allocated in tab */
+    size_t nbuilt;      /* lengths 0..nbuilt-1 are filled; the rest of tab is zero */
+    uint64_t work;      /* table work done, in multiply-adds: charged to the ambiguity search */
+    sp_cfg_task *stack; /* [stack_cap] sampling scratch, kept between samples */
+    size_t stack_cap;
+} sp_cfg;
+
+/* The count of column col at length n (col < ncols, n < tab_len). */
+#define SP_CFG_TAB(c, n, col) ((c)->tab[(size_t)(n) * (c)->ncols + (col)])
+
+/* Number of symbols in alternative j. */
+static inline size_t sp_cfg_alt_len(const sp_cfg_grammar *g, size_t j)
+{
+    return g->alt_off[j + 1] - g->alt_off[j];
+}
+
+#endif
