@@ -53,4 +53,31 @@ static inline size_t sp_cfg_alt_len(const sp_cfg_grammar *g, size_t j)
     return g->alt_off[j + 1] - g->alt_off[j];
 }
 
+/* cfg_count.c. All functions here take a grammar already reduced by the loader (every
+ * nonterminal productive and reachable, g.nullable and the dotted items filled). */
+
+/* Lay out the rows: fill nrows, row_at, next_nt, row_alt, row_pos and ncols. */
+void sp_cfg_make_rows(sp_cfg *c);
+
+/* Fill c->order (after sp_cfg_make_rows). If no order exists, some nonterminal derives itself
+ * through unit and nullable steps: an error naming the cycle, reported at the rule of its
+ * nonterminal that comes first in the file (rule_key[A]: the YAML key of A's rule, [nnt]). */
+int sp_cfg_order_columns(sp_cfg *c, const sp_yaml_doc *doc, const sp_yaml_node *const *rule_key,
+                         sp_error *err);
+
+/* Derivations of a string of length n from the suffix of alternative j starting at position p.
+ * Reads tab at lengths <= n only; n < nbuilt, or n is the length being built and every column
+ * it reads at length n has been computed. */
+long double sp_cfg_suffix_count(const sp_cfg *c, size_t j, size_t p, size_t n);
+
+/* Fill the tables up to length max_len (after sp_cfg_order_columns). SP_ELIMIT, with a message
+ * naming `file` in err (err may be NULL), if a count overflows long double; the tables then stay
+ * valid up to the length before. */
+int sp_cfg_extend_tables(sp_cfg *c, size_t max_len, const char *file, sp_error *err);
+
+/* The prepare, count and sample operations of the cfg kind (see sp_lang_ops). */
+int sp_cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err);
+long double sp_cfg_count(const sp_lang *lang, size_t n);
+void sp_cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out);
+
 #endif
