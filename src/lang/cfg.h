@@ -1,5 +1,6 @@
-/* Private to the cfg kind: the grammar with its count tables, shared by the loader and Earley
- * operations (cfg.c), counting and sampling (cfg_count.c) and the ambiguity search (cfg_ambig.c). */
+/* Private to the cfg kind: the grammar and its count tables, shared by the loader and the
+ * operations (cfg.c), counting and sampling (cfg_count.c) and the ambiguity search
+ * (cfg_ambig.c). */
 #ifndef SATPROBE_CFG_H
 #define SATPROBE_CFG_H
 
@@ -79,5 +80,13 @@ int sp_cfg_extend_tables(sp_cfg *c, size_t max_len, const char *file, sp_error *
 int sp_cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err);
 long double sp_cfg_count(const sp_lang *lang, size_t n);
 void sp_cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out);
+
+/* cfg_ambig.c. Search strings of lengths 0, 1, ... (up to a length and work budget, see
+ * docs/kinds/cfg.md) for one with two derivations from the start symbol, after
+ * sp_cfg_order_columns; extends the count tables as it goes. SP_OK if none is found, otherwise
+ * an error at start_key (the YAML key of the start rule) giving the string, or the length whose
+ * derivation count overflows long double. */
+int sp_cfg_check_ambiguity(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *start_key,
+                           sp_error *err);
 
 #endif
