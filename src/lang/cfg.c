@@ -1,13 +1,9 @@
-/* The cfg kind: context-free grammars. Loading reduces and checks the grammar (undefined,
- * unproductive, unreachable, infinitely ambiguous, and, up to a budget, ambiguous); counting and
- * sampling go over derivations split by length; membership and next symbols use Earley parsing. */
-#include "earley.h"
-#include "lang_impl.h"
+/* The cfg kind: context-free grammars. Loading reads the rules and checks the grammar (undefined,
+ * unproductive, unreachable, then infinitely ambiguous and, up to a budget, ambiguous through
+ * cfg_count.c and cfg_ambig.c); membership and next symbols use Earley parsing. */
+#include "cfg.h"
 #include "satprobe/alloc.h"
-#include "satprobe/rng.h"
-#include "satprobe/strbuf.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,58 +12,13 @@ enum {
     MAX_NONTERMINALS = 1000,
     MAX_ALTERNATIVES = 10000,
     MAX_ALT_SYMBOLS = 64,
-    /* The ambiguity search looks at lengths 0..SEARCH_MAX_LEN, in order, while the running
-     * total of derivations stays within SEARCH_DERIVATIONS and the work within SEARCH_STEPS. */
-    SEARCH_MAX_LEN = 20,
-    SEARCH_DERIVATIONS = 250000,
 };
-#define SEARCH_STEPS ((uint64_t)1500000)
-/* Count tables larger than this are refused by prepare. */
-#define TABLE_MAX_BYTES ((size_t)1 << 30)
 
 static const char *const cfg_keys[] = {"start", "rules", "ambiguous", NULL};
 
-/* A pending piece of a derivation: nonterminal A (alt = -1 - A) deriving n symbols, or the
- * suffix of alternative alt from symbol pos deriving n symbols. */
-typedef struct task {
-    int32_t alt;
-    int32_t pos;
-    int32_t n;
-} task;
-
-/* Counting. Columns: N(A, n), the number of derivations of length-n strings from nonterminal A
- * (column A), and M(j, q, n), the same for the suffix of alternative j that starts at symbol
- * position q (column nnt + row). Rows exist only for suffixes that start with a nonterminal and
- * hold at least one more nonterminal; every other suffix count is read off them (a terminal run
- * shifts the length, a lone nonterminal followed by terminals is its N column): see
- * suffix_count. Within one length, columns are computed in `order`, which puts every column a
- * column reads at the same length first; such reads happen only through unit and nullable
- * steps, so the order exists exactly when no nonterminal derives itself (checked at load). */
-typedef struct cfg_impl {
-    sp_cfg_grammar g;
-    size_t nrows;
-    int32_t *row_at;    /* [alt_off[nalt]]: row of the suffix starting at that symbol, or -1 */
-    uint32_t *next_nt;  /* [nitems]: for item (j, p), the first position >= p of j holding a
-                         * nonterminal, or len(j) */
-    uint32_t *row_alt;  /* [nrows] */
-    uint32_t *row_pos;  /* [nrows] */
-    size_t ncols;       /* nnt + nrows */
-    uint32_t *order;    /* [ncols] */
-    long double *tab;   /* [tab_len * ncols], length-major: tab[n * ncols + column] */
-    size_t tab_len;     /* lengths allocated in tab */
-    size_t nbuilt;      /* lengths 0..nbuilt-1 are filled; the rest of tab is zero */
-    uint64_t work;      /* table work done, in multiply-adds: charged to the ambiguity search */
-    task *stack;        /* sampling scratch, kept between samples */
-    size_t stack_cap;
-} cfg_impl;
-
-#define TAB(c, n, col) ((c)->tab[(size_t)(n) * (c)->ncols + (col)])
-
-static size_t alt_len(const sp_cfg_grammar *g, size_t j) { return g->alt_off[j + 1] - g->alt_off[j]; }
-
 static void cfg_destroy(void *impl)
 {
-    cfg_impl *c = impl;
+    sp_cfg *c = impl;
     sp_cfg_grammar_free(&c->g);
     free(c->row_at);
     free(c->next_nt);
@@ -79,168 +30,18 @@ static void cfg_destroy(void *impl)
     free(c);
 }
 
-/* ---- counting --------------------------------------------------------------------------- */
-
-/* Derivations of a string of length n from the suffix of alternative j starting at position p.
- * Reads tab at lengths <= n only; n < nbuilt, or n is the length being built and every column
- * this reads at length n has been computed (the column order guarantees it). */
-static long double suffix_count(const cfg_impl *c, size_t j, size_t p, size_t n)
-{
-    const sp_cfg_grammar *g = &c->g;
-    size_t len = alt_len(g, j);
-    size_t q = c->next_nt[g->alt_off[j] + j + p];
-    if (n < q - p) return 0;
-    n -= q - p;
-    if (q == len) return n == 0;
-    int32_t row = c->row_at[g->alt_off[j] + q];
-    if (row >= 0) return TAB(c, n, g->nnt + (size_t)row);
-    size_t tail = len - q - 1;
-    if (n < tail) return 0;
-    return TAB(c, n - tail, SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]));
-}
-
-/* The value of column col at length n. The sampler repeats these sums term by term in the same
- * order, so its running totals end exactly at the stored value. */
-static long double column_value(cfg_impl *c, size_t col, size_t n)
-{
-    const sp_cfg_grammar *g = &c->g;
-    long double sum = 0;
-    if (col < g->nnt) {
-        for (size_t j = g->nt_alt[col]; j < g->nt_alt[col + 1]; j++) sum += suffix_count(c, j, 0, n);
-        c->work += g->nt_alt[col + 1] - g->nt_alt[col];
-        return sum;
-    }
-    size_t r = col - g->nnt, j = c->row_alt[r], q = c->row_pos[r];
-    size_t b = SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]);
-    for (size_t s = 0; s <= n; s++) {
-        long double nb = TAB(c, s, b);
-        if (nb > 0) sum += nb * suffix_count(c, j, q + 1, n - s);
-    }
-    c->work += n + 1;
-    return sum;
-}
-
-/* Fill the tables up to length max_len. SP_ELIMIT (with err) if a count overflows long double;
- * the tables then stay valid up to the length before. */
-static int extend_tables(cfg_impl *c, size_t max_len, const char *file, sp_error *err)
-{
-    if (max_len + 1 > c->tab_len) {
-        /* Double to keep extension cheap, but not past the size prepare checked. */
-        size_t len = 2 * c->tab_len;
-        if (len > TABLE_MAX_BYTES / sizeof *c->tab / c->ncols) len = max_len + 1;
-        if (len < max_len + 1) len = max_len + 1;
-        c->tab = sp_realloc(c->tab, len * c->ncols, sizeof *c->tab);
-        memset(c->tab + c->tab_len * c->ncols, 0, (len - c->tab_len) * c->ncols * sizeof *c->tab);
-        c->tab_len = len;
-    }
-    for (size_t n = c->nbuilt; n <= max_len; n++) {
-        for (size_t i = 0; i < c->ncols; i++) {
-            long double v = column_value(c, c->order[i], n);
-            if (!isfinite(v)) {
-                /* Later reads at this length multiply by exact zeros; an infinity would make
-                 * them NaN, so leave the length all zero. */
-                memset(&TAB(c, n, 0), 0, c->ncols * sizeof *c->tab);
-                if (n == 0)
-                    return sp_error_set(err, SP_ELIMIT, file, 0, 0,
-                                        "derivation counts overflow long double at length 0");
-                return sp_error_set(err, SP_ELIMIT, file, 0, 0,
-                                    "derivation counts overflow long double at length %zu; "
-                                    "lengths up to %zu can be counted",
-                                    n, n - 1);
-            }
-            TAB(c, n, c->order[i]) = v;
-        }
-        c->nbuilt = n + 1;
-    }
-    return SP_OK;
-}
-
-/* ---- sampling --------------------------------------------------------------------------- */
-
-static void push(cfg_impl *c, size_t *top, int32_t alt, size_t pos, size_t n)
-{
-    SP_GROW(c->stack, c->stack_cap, *top + 1);
-    c->stack[(*top)++] = (task){alt, (int32_t)pos, (int32_t)n};
-}
-
-/* Top-down over an explicit stack (depth is not bounded by the C stack): a nonterminal picks an
- * alternative with probability proportional to its derivation count at that length, a suffix
- * splits its length between its first nonterminal and the rest proportionally to the product of
- * their counts. Each derivation of length n is then drawn with probability 1/N(start, n).
- * Nonterminals of length 0 are not expanded: they add no symbols. */
-static void cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
-{
-    cfg_impl *c = lang->impl;
-    const sp_cfg_grammar *g = &c->g;
-    size_t top = 0, at = 0;
-    push(c, &top, SP_CFG_NT(g->start), 0, n);
-    while (top) {
-        task w = c->stack[--top];
-        size_t m = (size_t)w.n;
-        if (w.alt < 0) {
-            size_t a = SP_CFG_NT_INDEX(w.alt);
-            if (m == 0) continue;
-            long double u = sp_rng_uniform_ld(r) * TAB(c, m, a), acc = 0;
-            size_t pick = SIZE_MAX;
-            for (size_t j = g->nt_alt[a]; j < g->nt_alt[a + 1]; j++) {
-                long double v = suffix_count(c, j, 0, m);
-                if (!(v > 0)) continue;
-                acc += v;
-                pick = j;
-                if (u < acc) break;
-            }
-            SP_ASSERT(pick != SIZE_MAX);
-            push(c, &top, (int32_t)pick, 0, m);
-            continue;
-        }
-        size_t j = (size_t)w.alt, p = (size_t)w.pos, len = alt_len(g, j);
-        const int *sym = g->sym + g->alt_off[j];
-        while (p < len && !SP_CFG_IS_NT(sym[p])) {
-            SP_ASSERT(m > 0 && at < n);
-            out[at++] = sym[p++];
-            m--;
-        }
-        if (p == len) {
-            SP_ASSERT(m == 0);
-            continue;
-        }
-        size_t b = SP_CFG_NT_INDEX(sym[p]), s;
-        int32_t row = c->row_at[g->alt_off[j] + p];
-        if (row < 0) {
-            /* Only terminals follow: the nonterminal's length is forced. */
-            s = m - (len - p - 1);
-        } else {
-            long double u = sp_rng_uniform_ld(r) * TAB(c, m, g->nnt + (size_t)row), acc = 0;
-            s = SIZE_MAX;
-            for (size_t t = 0; t <= m; t++) {
-                long double nb = TAB(c, t, b);
-                if (!(nb > 0)) continue;
-                long double v = nb * suffix_count(c, j, p + 1, m - t);
-                if (!(v > 0)) continue;
-                acc += v;
-                s = t;
-                if (u < acc) break;
-            }
-            SP_ASSERT(s != SIZE_MAX);
-        }
-        if (p + 1 < len) push(c, &top, (int32_t)j, p + 1, m - s);
-        push(c, &top, SP_CFG_NT(b), 0, s);
-    }
-    SP_ASSERT(at == n);
-}
-
-/* ---- the other operations ------------------------------------------------------------- */
+/* ---- operations ------------------------------------------------------------------------- */
 
 static bool cfg_accepts(const sp_lang *lang, const int *s, size_t n)
 {
-    const cfg_impl *c = lang->impl;
+    const sp_cfg *c = lang->impl;
     return sp_earley_recognise(&c->g, s, n);
 }
 
 /* A parser per call keeps next() safe to call from several threads on one language. */
 static bool cfg_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
 {
-    const cfg_impl *c = lang->impl;
+    const sp_cfg *c = lang->impl;
     sp_earley *e = sp_earley_new(&c->g);
     bool viable = true;
     for (size_t i = 0; i < n && viable; i++) viable = sp_earley_feed(e, p[i]);
@@ -252,296 +53,14 @@ static bool cfg_next(const sp_lang *lang, const int *p, size_t n, bool *valid, b
     return viable;
 }
 
-static int cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err)
-{
-    cfg_impl *c = lang->impl;
-    if (max_len < c->nbuilt) return SP_OK;
-    if ((max_len + 1) > TABLE_MAX_BYTES / sizeof *c->tab / c->ncols)
-        return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
-                            "count tables up to length %zu would need more than %zu MiB "
-                            "(%zu columns per length)",
-                            max_len, TABLE_MAX_BYTES >> 20, c->ncols);
-    return extend_tables(c, max_len, lang->file, err);
-}
-
-static long double cfg_count(const sp_lang *lang, size_t n)
-{
-    const cfg_impl *c = lang->impl;
-    return TAB(c, n, c->g.start);
-}
-
 static const sp_lang_ops cfg_ops = {
     .accepts = cfg_accepts,
-    .prepare = cfg_prepare,
-    .count = cfg_count,
-    .sample = cfg_sample,
+    .prepare = sp_cfg_prepare,
+    .count = sp_cfg_count,
+    .sample = sp_cfg_sample,
     .next = cfg_next,
     .destroy = cfg_destroy,
 };
-
-/* ---- ambiguity search ------------------------------------------------------------------- */
-
-/* Derivations of one length are enumerated depth first, leftmost symbol first. The pending
- * symbols form a linked list whose cells live in an arena that is cut back on backtracking
- * (cells made after a choice point are only reachable from states after it). Choices with a
- * zero count are never taken, so every branch ends in a derivation and the work is
- * proportional to the derivations enumerated. Each derivation's string is packed into an
- * integer key; sorting the keys of one length puts equal strings side by side. A string met
- * twice, or met through a nullable nonterminal with two or more derivations of the empty
- * string, has two derivations. (Sorting beats a hash set here: the keys are written and
- * sorted in sequential passes, where a hash set misses the cache on every string.) */
-
-#define NIL UINT32_MAX
-
-typedef struct cell {
-    task w;
-    uint32_t next;
-} cell;
-
-typedef struct frame {
-    task w;         /* the choice point: a nonterminal (choose an alternative) or a suffix
-                     * starting with a nonterminal (choose its length) */
-    uint32_t rest;  /* what follows it */
-    uint32_t mark;  /* arena size when it was made */
-    uint32_t at;    /* output length when it was made */
-    uint32_t next_choice;
-    bool multi;     /* a zero-length nonterminal with >= 2 derivations was passed */
-} frame;
-
-typedef struct search {
-    cfg_impl *c;
-    size_t n;                 /* the length being searched */
-    cell *cells;
-    size_t ncells, cells_cap;
-    frame *frames;
-    size_t nframes, frames_cap;
-    int out[SEARCH_MAX_LEN];  /* the string of the current derivation, out[0..at) */
-    size_t at;
-    bool multi;
-    unsigned bits;            /* bits per symbol in a key */
-    size_t words;             /* uint64 words per key: a string's symbols, first symbol in the
-                               * high bits of word 0, so key order is string order */
-    uint64_t *keys, *tmp;     /* [nkeys * words] */
-    size_t nkeys, keys_cap, tmp_cap;
-    uint64_t steps;
-    bool found;               /* out[0..n) has two derivations */
-} search;
-
-static uint32_t cons(search *s, int32_t alt, size_t pos, size_t n, uint32_t next)
-{
-    SP_ASSERT(s->ncells < NIL);
-    SP_GROW(s->cells, s->cells_cap, s->ncells + 1);
-    s->cells[s->ncells] = (cell){{alt, (int32_t)pos, (int32_t)n}, next};
-    return (uint32_t)s->ncells++;
-}
-
-/* A complete derivation: keep its string's key. */
-static void record(search *s)
-{
-    SP_ASSERT(s->at == s->n);
-    if (s->multi) {
-        s->found = true;
-        return;
-    }
-    SP_ASSERT((s->nkeys + 1) * s->words <= s->keys_cap);
-    uint64_t *key = s->keys + s->nkeys++ * s->words;
-    for (size_t w = 0; w < s->words; w++) key[w] = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t bit = i * s->bits; /* from the top of the key */
-        size_t w = bit / 64, off = 64 - bit % 64;
-        uint64_t v = (uint64_t)s->out[i];
-        if (off >= s->bits) {
-            key[w] |= v << (off - s->bits);
-        } else {
-            key[w] |= v >> (s->bits - off);
-            key[w + 1] |= v << (64 - (s->bits - off));
-        }
-    }
-}
-
-/* The inverse of the packing in record. */
-static void unpack(search *s, const uint64_t *key)
-{
-    uint64_t mask = ((uint64_t)1 << s->bits) - 1;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t bit = i * s->bits, w = bit / 64, off = 64 - bit % 64;
-        uint64_t v;
-        if (off >= s->bits) v = key[w] >> (off - s->bits);
-        else v = key[w] << (s->bits - off) | key[w + 1] >> (64 - (s->bits - off));
-        s->out[i] = (int)(v & mask);
-    }
-}
-
-/* LSD radix sort of the keys by bytes (passes where every key has the same byte are skipped);
- * returns whichever of keys and tmp holds the sorted result. */
-static uint64_t *sort_keys(search *s)
-{
-    size_t w = s->words, nk = s->nkeys;
-    if (nk * w > s->tmp_cap) {
-        free(s->tmp);
-        s->tmp_cap = s->keys_cap;
-        s->tmp = sp_malloc(s->tmp_cap, sizeof *s->tmp);
-    }
-    uint64_t *a = s->keys, *b = s->tmp;
-    for (size_t word = w; word-- > 0;)
-        for (unsigned shift = 0; shift < 64; shift += 8) {
-            size_t count[256] = {0};
-            for (size_t i = 0; i < nk; i++) count[(a[i * w + word] >> shift) & 255]++;
-            if (count[(a[word] >> shift) & 255] == nk) continue;
-            size_t pos = 0;
-            for (size_t v = 0; v < 256; v++) {
-                size_t here = count[v];
-                count[v] = pos;
-                pos += here;
-            }
-            if (w == 1) {
-                for (size_t i = 0; i < nk; i++) b[count[(a[i] >> shift) & 255]++] = a[i];
-            } else {
-                for (size_t i = 0; i < nk; i++)
-                    memcpy(b + count[(a[i * w + word] >> shift) & 255]++ * w, a + i * w,
-                           w * sizeof *a);
-            }
-            uint64_t *t = a;
-            a = b;
-            b = t;
-        }
-    return a;
-}
-
-/* Follow the list until the derivation ends (recorded) or a choice is needed (a frame). */
-static void advance(search *s, uint32_t list)
-{
-    const cfg_impl *c = s->c;
-    const sp_cfg_grammar *g = &c->g;
-    for (;;) {
-        s->steps++;
-        if (list == NIL) {
-            record(s);
-            return;
-        }
-        task w = s->cells[list].w;
-        list = s->cells[list].next;
-        if (w.alt < 0) {
-            size_t a = SP_CFG_NT_INDEX(w.alt);
-            if (w.n == 0) {
-                if (TAB(c, 0, a) >= 2) s->multi = true;
-                continue;
-            }
-            if (g->nt_alt[a + 1] - g->nt_alt[a] == 1) {
-                /* No choice to make (unit chains are common). */
-                list = cons(s, (int32_t)g->nt_alt[a], 0, (size_t)w.n, list);
-                continue;
-            }
-        } else {
-            size_t j = (size_t)w.alt, p = (size_t)w.pos, m = (size_t)w.n, len = alt_len(g, j);
-            const int *sym = g->sym + g->alt_off[j];
-            while (p < len && !SP_CFG_IS_NT(sym[p])) {
-                s->out[s->at++] = sym[p++];
-                m--;
-            }
-            if (p == len) continue;
-            if (c->row_at[g->alt_off[j] + p] < 0) {
-                size_t tail = len - p - 1;
-                if (tail) list = cons(s, (int32_t)j, p + 1, tail, list);
-                list = cons(s, SP_CFG_NT(SP_CFG_NT_INDEX(sym[p])), 0, m - tail, list);
-                continue;
-            }
-            w.pos = (int32_t)p;
-            w.n = (int32_t)m;
-        }
-        SP_GROW(s->frames, s->frames_cap, s->nframes + 1);
-        s->frames[s->nframes++] = (frame){w, list, (uint32_t)s->ncells, (uint32_t)s->at, 0, s->multi};
-        return;
-    }
-}
-
-/* Take the next choice of the innermost frame, or drop the frame if it has none left. */
-static void step(search *s)
-{
-    const cfg_impl *c = s->c;
-    const sp_cfg_grammar *g = &c->g;
-    frame *f = &s->frames[s->nframes - 1];
-    size_t m = (size_t)f->w.n, choice = f->next_choice, j = 0, p = 0, b = 0, last;
-    if (f->w.alt < 0) {
-        size_t a = SP_CFG_NT_INDEX(f->w.alt);
-        last = g->nt_alt[a + 1] - g->nt_alt[a];
-        for (; choice < last; choice++, s->steps++)
-            if (suffix_count(c, g->nt_alt[a] + choice, 0, m) > 0) break;
-    } else {
-        j = (size_t)f->w.alt;
-        p = (size_t)f->w.pos;
-        b = SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + p]);
-        last = m + 1;
-        for (; choice < last; choice++, s->steps++)
-            if (TAB(c, choice, b) > 0 && suffix_count(c, j, p + 1, m - choice) > 0) break;
-    }
-    if (choice == last) {
-        s->nframes--;
-        return;
-    }
-    f->next_choice = (uint32_t)choice + 1;
-    s->ncells = f->mark;
-    s->at = f->at;
-    s->multi = f->multi;
-    uint32_t list;
-    if (f->w.alt < 0) {
-        list = cons(s, (int32_t)(g->nt_alt[SP_CFG_NT_INDEX(f->w.alt)] + choice), 0, m, f->rest);
-    } else {
-        list = cons(s, (int32_t)j, p + 1, m - choice, f->rest);
-        list = cons(s, SP_CFG_NT(b), 0, choice, list);
-    }
-    advance(s, list);
-}
-
-typedef enum search_result {
-    SEARCH_DONE,     /* no ambiguity up to the budget */
-    SEARCH_WITNESS,  /* s->out[0..s->n) has two derivations */
-    SEARCH_OVERFLOW, /* counts at length s->n overflow long double */
-} search_result;
-
-/* Search lengths 0, 1, ... for a string with two derivations. */
-static search_result find_ambiguity(search *s)
-{
-    cfg_impl *c = s->c;
-    long double total = 0;
-    for (size_t n = 0; n <= SEARCH_MAX_LEN; n++) {
-        if (c->work + s->steps + c->nrows * (n + 1) + c->g.nalt > SEARCH_STEPS) return SEARCH_DONE;
-        if (extend_tables(c, n, "", NULL)) {
-            s->n = n;
-            return SEARCH_OVERFLOW;
-        }
-        long double d = TAB(c, n, c->g.start);
-        total += d;
-        if (total > SEARCH_DERIVATIONS) return SEARCH_DONE;
-        if (d > 0) {
-            s->n = n;
-            s->ncells = s->nframes = s->nkeys = s->at = 0;
-            s->multi = false;
-            s->words = n * s->bits / 64 + 1;
-            /* d <= SEARCH_DERIVATIONS: the keys array holds every derivation's key. The old
-             * keys are not needed, so grow without copying. */
-            if ((size_t)d * s->words > s->keys_cap) {
-                free(s->keys);
-                s->keys_cap = 2 * (size_t)d * s->words;
-                s->keys = sp_malloc(s->keys_cap, sizeof *s->keys);
-            }
-            advance(s, cons(s, SP_CFG_NT(c->g.start), 0, n, NIL));
-            while (s->nframes && !s->found && s->steps + c->work <= SEARCH_STEPS) step(s);
-            if (s->found) return SEARCH_WITNESS;
-            if (s->nframes) return SEARCH_DONE; /* out of steps */
-            /* Every derivation was enumerated once. */
-            SP_ASSERT((long double)s->nkeys == d);
-            const uint64_t *keys = sort_keys(s);
-            for (size_t i = 1; i < s->nkeys; i++)
-                if (memcmp(keys + (i - 1) * s->words, keys + i * s->words,
-                           s->words * sizeof *keys) == 0) {
-                    unpack(s, keys + i * s->words);
-                    return SEARCH_WITNESS;
-                }
-        }
-    }
-    return SEARCH_DONE;
-}
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
@@ -583,7 +102,7 @@ static void names_add(names *t, const char *s, size_t len, int code)
 typedef struct loader {
     sp_lang *lang;
     const sp_yaml_doc *doc;
-    cfg_impl *c;
+    sp_cfg *c;
     sp_error *err;
     const sp_yaml_node **rule_key; /* [nnt] */
     names names;
@@ -851,167 +370,6 @@ done:
     return status;
 }
 
-/* Lay out the rows and next_nt (see cfg_impl). */
-static void make_rows(cfg_impl *c)
-{
-    const sp_cfg_grammar *g = &c->g;
-    size_t nsym = g->alt_off[g->nalt];
-    c->row_at = sp_malloc(nsym ? nsym : 1, sizeof *c->row_at);
-    c->next_nt = sp_malloc(g->nitems, sizeof *c->next_nt);
-    c->nrows = 0;
-    for (size_t j = 0; j < g->nalt; j++) {
-        size_t len = alt_len(g, j), base = g->alt_off[j], after = 0; /* nonterminals after p */
-        c->next_nt[base + j + len] = (uint32_t)len;
-        for (size_t p = len; p-- > 0;) {
-            bool nt = SP_CFG_IS_NT(g->sym[base + p]);
-            c->next_nt[base + j + p] = nt ? (uint32_t)p : c->next_nt[base + j + p + 1];
-            c->row_at[base + p] = nt && after > 0 ? (int32_t)c->nrows++ : -1;
-            after += nt;
-        }
-    }
-    c->row_alt = sp_malloc(c->nrows ? c->nrows : 1, sizeof *c->row_alt);
-    c->row_pos = sp_malloc(c->nrows ? c->nrows : 1, sizeof *c->row_pos);
-    for (size_t j = 0; j < g->nalt; j++)
-        for (size_t p = 0; p < alt_len(g, j); p++) {
-            int32_t r = c->row_at[g->alt_off[j] + p];
-            if (r >= 0) {
-                c->row_alt[r] = (uint32_t)j;
-                c->row_pos[r] = (uint32_t)p;
-            }
-        }
-    c->ncols = g->nnt + c->nrows;
-}
-
-/* The column suffix_count(j, p, n) reads at length n itself, or SIZE_MAX if it reads only
- * shorter lengths (or none). */
-static size_t head_column(const cfg_impl *c, size_t j, size_t p)
-{
-    const sp_cfg_grammar *g = &c->g;
-    size_t len = alt_len(g, j), q = c->next_nt[g->alt_off[j] + j + p];
-    if (q != p || q == len) return SIZE_MAX;
-    int32_t row = c->row_at[g->alt_off[j] + q];
-    if (row >= 0) return g->nnt + (size_t)row;
-    return q + 1 == len ? SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]) : SIZE_MAX;
-}
-
-/* Whether the suffix of alternative j from p derives the empty string. */
-static bool suffix_nullable(const sp_cfg_grammar *g, size_t j, size_t p)
-{
-    for (size_t i = g->alt_off[j] + p; i < g->alt_off[j + 1]; i++)
-        if (!SP_CFG_IS_NT(g->sym[i]) || !g->nullable[SP_CFG_NT_INDEX(g->sym[i])]) return false;
-    return true;
-}
-
-/* Order the columns so that each comes after the columns it reads at the same length (Kahn's
- * algorithm). Those reads follow unit and nullable steps A => alpha B beta with alpha and beta
- * nullable, so a cycle among them is a nonterminal deriving itself: then some strings have
- * infinitely many derivations, and the error names the cycle. */
-static int order_columns(loader *ld)
-{
-    cfg_impl *c = ld->c;
-    const sp_cfg_grammar *g = &c->g;
-    size_t ncols = c->ncols, nedges = 0, cap = 0, cap2 = 0;
-    /* Edge e: column from[e] reads column to[e]. Edges are made in order of from, so the
-     * edges of x are from_off[x] .. from_off[x + 1). */
-    size_t *from = NULL, *to = NULL, *from_off = sp_malloc(ncols + 1, sizeof *from_off);
-    for (size_t col = 0; col < ncols; col++) {
-        size_t deps[2] = {SIZE_MAX, SIZE_MAX}, ndeps = 0;
-        from_off[col] = nedges;
-        if (col < g->nnt) {
-            for (size_t j = g->nt_alt[col]; j < g->nt_alt[col + 1]; j++) {
-                size_t h = head_column(c, j, 0);
-                if (h == SIZE_MAX) continue;
-                SP_GROW(from, cap, nedges + 1);
-                SP_GROW(to, cap2, nedges + 1);
-                from[nedges] = col;
-                to[nedges++] = h;
-            }
-            continue;
-        }
-        size_t r = col - g->nnt, j = c->row_alt[r], q = c->row_pos[r];
-        size_t b = SP_CFG_NT_INDEX(g->sym[g->alt_off[j] + q]);
-        if (suffix_nullable(g, j, q + 1)) deps[ndeps++] = b;
-        if (g->nullable[b] && head_column(c, j, q + 1) != SIZE_MAX)
-            deps[ndeps++] = head_column(c, j, q + 1);
-        for (size_t d = 0; d < ndeps; d++) {
-            SP_GROW(from, cap, nedges + 1);
-            SP_GROW(to, cap2, nedges + 1);
-            from[nedges] = col;
-            to[nedges++] = deps[d];
-        }
-    }
-    from_off[ncols] = nedges;
-    /* readers[readers_off[y] ..] are the edges into y; out[x] counts x's unplaced reads. */
-    size_t *readers_off = sp_calloc(ncols + 1, sizeof *readers_off);
-    size_t *readers = sp_malloc(nedges ? nedges : 1, sizeof *readers);
-    size_t *out = sp_calloc(ncols, sizeof *out);
-    size_t *fill = sp_malloc(ncols + 1, sizeof *fill);
-    for (size_t e = 0; e < nedges; e++) {
-        readers_off[to[e] + 1]++;
-        out[from[e]]++;
-    }
-    for (size_t x = 0; x < ncols; x++) readers_off[x + 1] += readers_off[x];
-    memcpy(fill, readers_off, (ncols + 1) * sizeof *fill);
-    for (size_t e = 0; e < nedges; e++) readers[fill[to[e]]++] = from[e];
-    c->order = sp_malloc(ncols, sizeof *c->order);
-    size_t placed = 0;
-    for (size_t x = 0; x < ncols; x++)
-        if (out[x] == 0) c->order[placed++] = (uint32_t)x;
-    for (size_t i = 0; i < placed; i++) {
-        size_t y = c->order[i];
-        for (size_t e = readers_off[y]; e < readers_off[y + 1]; e++)
-            if (--out[readers[e]] == 0) c->order[placed++] = (uint32_t)readers[e];
-    }
-    int status = SP_OK;
-    if (placed < ncols) {
-        /* Every unplaced column reads an unplaced column: walk reads until one repeats. */
-        size_t *seen = sp_malloc(ncols, sizeof *seen), *path = sp_malloc(ncols + 1, sizeof *path);
-        for (size_t x = 0; x < ncols; x++) seen[x] = SIZE_MAX;
-        size_t x = 0, len = 0;
-        while (out[x] == 0) x++;
-        while (seen[x] == SIZE_MAX) {
-            seen[x] = len;
-            path[len++] = x;
-            size_t e = from_off[x];
-            while (e < from_off[x + 1] && out[to[e]] == 0) e++;
-            SP_ASSERT(e < from_off[x + 1]);
-            x = to[e];
-        }
-        /* path[seen[x] .. len) is the cycle; name its nonterminals, starting at the first rule. */
-        size_t first = SIZE_MAX, at = 0;
-        for (size_t i = seen[x]; i < len; i++)
-            if (path[i] < g->nnt && (first == SIZE_MAX || path[i] < first)) {
-                first = path[i];
-                at = i;
-            }
-        SP_ASSERT(first != SIZE_MAX);
-        sp_strbuf sb;
-        sp_strbuf_init(&sb);
-        size_t cyc = len - seen[x];
-        for (size_t i = 0; i <= cyc; i++) {
-            size_t node = path[seen[x] + (at - seen[x] + i) % cyc];
-            if (node >= g->nnt) continue;
-            sp_strbuf_printf(&sb, "%s%s", sb.len ? " -> " : "", ld->rule_key[node]->str);
-        }
-        status = sp_yaml_error(ld->err, ld->doc, ld->rule_key[first],
-                               "infinite derivations: the cycle %s derives '%s' from itself "
-                               "through unit and nullable steps, so some strings have "
-                               "infinitely many derivations",
-                               sb.buf, ld->rule_key[first]->str);
-        sp_strbuf_free(&sb);
-        free(seen);
-        free(path);
-    }
-    free(from);
-    free(to);
-    free(from_off);
-    free(readers_off);
-    free(readers);
-    free(out);
-    free(fill);
-    return status;
-}
-
 static int read_ambiguous(loader *ld, const sp_yaml_node *root, bool *allow)
 {
     const sp_yaml_node *node = sp_yaml_get(root, "ambiguous");
@@ -1028,47 +386,10 @@ static int read_ambiguous(loader *ld, const sp_yaml_node *root, bool *allow)
     return SP_OK;
 }
 
-static int check_ambiguity(loader *ld)
-{
-    cfg_impl *c = ld->c;
-    search s;
-    memset(&s, 0, sizeof s);
-    s.c = c;
-    s.bits = 1;
-    while (((size_t)1 << s.bits) < ld->lang->k) s.bits++;
-    search_result res = find_ambiguity(&s);
-    int status = SP_OK;
-    if (res == SEARCH_OVERFLOW) {
-        /* More than LDBL_MAX (~1e4932) derivations of strings of length <= SEARCH_MAX_LEN,
-         * but at most 1024^SEARCH_MAX_LEN strings: some string has two derivations. */
-        status = sp_yaml_error(ld->err, ld->doc, ld->rule_key[c->g.start],
-                               "ambiguous: the number of derivations of length %zu overflows "
-                               "long double, far beyond the number of strings; write "
-                               "'ambiguous: allow' to count and sample derivations",
-                               s.n);
-    } else if (res == SEARCH_WITNESS) {
-        sp_strbuf sb;
-        sp_strbuf_init(&sb);
-        for (size_t i = 0; i < s.n; i++)
-            sp_strbuf_printf(&sb, "%s%s", i ? " " : "", ld->lang->symbols[s.out[i]]);
-        status = sp_yaml_error(ld->err, ld->doc, ld->rule_key[c->g.start],
-                               "ambiguous: '%s' has two derivations from '%s'; write "
-                               "'ambiguous: allow' to count and sample derivations instead of "
-                               "strings",
-                               sb.buf, ld->rule_key[c->g.start]->str);
-        sp_strbuf_free(&sb);
-    }
-    free(s.cells);
-    free(s.frames);
-    free(s.keys);
-    free(s.tmp);
-    return status;
-}
-
 int sp_cfg_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root, sp_error *err)
 {
     if (sp_lang_check_keys(lang, doc, root, cfg_keys, err)) return SP_EINPUT;
-    cfg_impl *c = sp_calloc(1, sizeof *c);
+    sp_cfg *c = sp_calloc(1, sizeof *c);
     lang->ops = &cfg_ops;
     lang->impl = c;
     loader ld = {.lang = lang, .doc = doc, .c = c, .err = err};
@@ -1078,10 +399,10 @@ int sp_cfg_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root,
         check_reduced(&ld))
         goto done;
     sp_cfg_grammar_index(&c->g);
-    make_rows(c);
-    if (order_columns(&ld)) goto done;
+    sp_cfg_make_rows(c);
+    if (sp_cfg_order_columns(c, doc, ld.rule_key, err)) goto done;
     lang->derivations = allow;
-    if (!allow && check_ambiguity(&ld)) goto done;
+    if (!allow && sp_cfg_check_ambiguity(lang, doc, ld.rule_key[c->g.start], err)) goto done;
     status = SP_OK;
 done:
     free(ld.rule_key);
