@@ -121,28 +121,24 @@ static int *enumerate_members(sp_lang *lang, size_t n, size_t *count)
     return out;
 }
 
+/* Compare two strings of length n symbol by symbol (lexicographic order). */
+static int cmp_n(const int *a, const int *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+    return 0;
+}
+
+/* Index of s among the m sorted members, or SIZE_MAX. */
 static size_t find_member(const int *members, size_t m, size_t n, const int *s)
 {
-    /* Lexicographic order: binary search. */
     size_t lo = 0, hi = m;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = n ? memcmp(members + mid * n, s, n * sizeof *s) : 0;
-        if (c == 0) {
-            /* memcmp on ints is not lexicographic in value order for negative ints; symbols are
-             * small non-negative, but compare element-wise to be exact. */
-            return mid;
-        }
-        int lt = 0;
-        for (size_t i = 0; i < n; i++)
-            if (members[mid * n + i] != s[i]) {
-                lt = members[mid * n + i] < s[i];
-                break;
-            }
-        if (lt) lo = mid + 1;
+        if (cmp_n(members + mid * n, s, n) < 0) lo = mid + 1;
         else hi = mid;
     }
-    return SIZE_MAX;
+    return lo < m && cmp_n(members + lo * n, s, n) == 0 ? lo : SIZE_MAX;
 }
 
 double tu_chisq_uniform(sp_lang *lang, size_t n, size_t draws, unsigned long seed, size_t *members)

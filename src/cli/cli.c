@@ -52,7 +52,6 @@ int cli_load(const char *path, sp_lang **out)
 
 int cli_each_line(const char *cmd, sp_lang *lang, FILE *in, cli_line_fn fn, void *ctx)
 {
-    (void)cmd;
     char *line = NULL;
     size_t lcap = 0, scap = 0, n;
     int *syms = NULL;
