@@ -150,7 +150,12 @@ int cmd_langs(int argc, char **argv)
                 printf(" %11s", buf);
             }
         }
-        if (tsv) printf("\t%s", paths[p]);
+        if (tsv) {
+            /* Zoo listings name the file within the zoo, so the table is the same in every
+             * checkout; explicit files keep the path they were given as. */
+            const char *slash = owned ? strrchr(paths[p], '/') : NULL;
+            printf("\t%s", slash ? slash + 1 : paths[p]);
+        }
         printf("\n");
         sp_lang_destroy(lang);
     }
