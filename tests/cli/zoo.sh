@@ -8,6 +8,9 @@ checks=$((checks + 1))
 [ "$(($(wc -l <"$tmp/out") - 1))" -eq "$nfiles" ] || fail "langs lists $(($(wc -l <"$tmp/out") - 1)) of $nfiles languages"
 expect_out_has "dyck-1	dyck	counter	42	" "langs dyck-1 row"
 
+checks=$((checks + 1))
+cmp -s "$tmp/out" "$SRC/results/langs.tsv" || fail "results/langs.tsv is stale: run scripts/run main"
+
 run langs
 expect_rc 0 "langs table"
 expect_out_has "name" "langs header"
