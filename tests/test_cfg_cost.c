@@ -1,8 +1,11 @@
-/* The cfg kind's costs: printed timings of counting, sampling and next() (not asserted). */
+/* The cfg kind's costs: the work and memory limits of prepare, and printed timings of
+ * counting, sampling and next() (not asserted). */
 #include "testutil.h"
 
 #include "satprobe/alloc.h"
 #include "satprobe/rng.h"
+#include "satprobe/strbuf.h"
+#include "src/lang/cfg.h" /* white box: lowering the table limits */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,87 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* S -> S^64 (alts - 1 times) | a, derivations allowed: 63 rows per wide alternative. */
+static char *wide_yaml(size_t alts)
+{
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_puts(&sb, "name: wide\ndescription: d\nclass: context-free\nalphabet: [a]\n"
+                        "kind: cfg\nambiguous: allow\nrules:\n  S: [");
+    for (size_t j = 0; j + 1 < alts; j++) {
+        sp_strbuf_putc(&sb, '\'');
+        for (int i = 0; i < 64; i++) sp_strbuf_puts(&sb, i ? " S" : "S");
+        sp_strbuf_puts(&sb, "', ");
+    }
+    sp_strbuf_puts(&sb, "a]\n");
+    return sb.buf; /* the caller frees it */
+}
+
+/* What prepare charges for lengths 0..len (the formula in cfg.h). */
+static uint64_t work_to(const sp_cfg *c, size_t len)
+{
+    uint64_t l = len + 1;
+    return l * c->g.nalt + c->nrows * (l * (l + 1) / 2);
+}
+
+static void expect_limit(sp_lang *lang, size_t len, const char *what, const char *longest)
+{
+    sp_error err;
+    sp_error_clear(&err);
+    double t0 = now();
+    int status = sp_lang_prepare(lang, len, &err);
+    double t = now() - t0;
+    if (status != SP_ELIMIT || !strstr(err.msg, what) || !strstr(err.msg, longest)) {
+        sp_error_print(&err, stderr);
+        fail_msg("prepare(%zu): expected SP_ELIMIT with '%s' and '%s'", len, what, longest);
+    }
+    printf("# prepare(%zu) refused in %.2f ms: %s\n", len, t * 1e3, err.msg);
+}
+
+/* 9999 alternatives of 64 S (1.3 MB of YAML, 630,000 columns): prepare(12) is refused at once
+ * rather than filling 0.7 GB of tables for 10 s (the generic layer first asks for 64). */
+static void test_prepare_limits_wide(void **state)
+{
+    (void)state;
+    char *yaml = wide_yaml(10000);
+    double t0 = now();
+    sp_lang *lang = tu_load_text(yaml);
+    printf("# %zu bytes of grammar loaded in %.0f ms\n", strlen(yaml), (now() - t0) * 1e3);
+    free(yaml);
+    expect_limit(lang, 12, "multiply-adds", "lengths up to 11 can be counted");
+    sp_lang_destroy(lang);
+}
+
+/* The same shape, smaller, with the limits lowered: each is exact, a refusal keeps the tables,
+ * and the work charged is the work predicted. */
+static void test_prepare_limits_lowered(void **state)
+{
+    (void)state;
+    char *yaml = wide_yaml(100);
+    sp_lang *lang = tu_load_text(yaml);
+    free(yaml);
+    sp_cfg *c = lang->impl;
+    assert_int_equal(c->nrows, 99 * 63);
+    c->max_work = work_to(c, 20);
+    sp_error err;
+    assert_int_equal(sp_lang_prepare(lang, 20, &err), SP_OK);
+    assert_int_equal(c->nbuilt, 21);
+    assert_true(c->work == work_to(c, 20));
+    expect_limit(lang, 21, "multiply-adds", "lengths up to 20 can be counted");
+    assert_true(sp_lang_count(lang, 1) == 1 && sp_lang_count(lang, 20) == 0);
+    assert_true(sp_lang_count(lang, 21) == -1);
+
+    c->max_work = SP_CFG_MAX_WORK;
+    c->max_table_bytes = 31 * c->ncols * sizeof *c->tab;
+    assert_int_equal(sp_lang_prepare(lang, 30, &err), SP_OK);
+    assert_true(c->tab_len <= 31);
+    expect_limit(lang, 31, "MiB", "lengths up to 30 can be counted");
+    c->max_table_bytes = 0;
+    expect_limit(lang, 31, "MiB", "no length can be counted");
+    assert_true(sp_lang_count(lang, 30) == 0 && sp_lang_count(lang, 1) == 1);
+    sp_lang_destroy(lang);
 }
 
 /* A member of length n, or n + 1 when there is none of length n (parity). */
@@ -101,6 +185,8 @@ static void test_timings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prepare_limits_wide),
+        cmocka_unit_test(test_prepare_limits_lowered),
         cmocka_unit_test(test_timings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -390,6 +390,8 @@ int sp_cfg_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root,
 {
     if (sp_lang_check_keys(lang, doc, root, cfg_keys, err)) return SP_EINPUT;
     sp_cfg *c = sp_calloc(1, sizeof *c);
+    c->max_work = SP_CFG_MAX_WORK;
+    c->max_table_bytes = SP_CFG_MAX_TABLE_BYTES;
     lang->ops = &cfg_ops;
     lang->impl = c;
     loader ld = {.lang = lang, .doc = doc, .c = c, .err = err};
