@@ -1,11 +1,12 @@
-/* The cfg kind's costs: the work and memory limits of prepare, and printed timings of
- * counting, sampling and next() (not asserted). */
+/* The cfg kind's costs: the work and memory limits of prepare, the parser kept between next()
+ * and accepts() calls (checked against fresh parses), and printed timings of counting, sampling
+ * and next() (not asserted). */
 #include "testutil.h"
 
 #include "satprobe/alloc.h"
 #include "satprobe/rng.h"
 #include "satprobe/strbuf.h"
-#include "src/lang/cfg.h" /* white box: lowering the table limits */
+#include "src/lang/cfg.h" /* white box: the table limits, and the grammar for fresh parses */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,93 @@ static void test_prepare_limits_lowered(void **state)
     sp_lang_destroy(lang);
 }
 
+/* ---- the parser kept between calls --------------------------------------------------- */
+
+/* A fresh parse of p[0..n): its viability, valid symbols and whether p is a member. */
+static bool fresh_parse(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *member)
+{
+    const sp_cfg *c = lang->impl;
+    sp_earley *e = sp_earley_new(&c->g);
+    bool viable = true;
+    for (size_t i = 0; i < n && viable; i++) viable = sp_earley_feed(e, p[i]);
+    memset(valid, 0, c->g.k * sizeof *valid);
+    *member = false;
+    if (viable) {
+        sp_earley_scannable(e, valid);
+        *member = sp_earley_accepting(e);
+    }
+    sp_earley_destroy(e);
+    return viable;
+}
+
+/* A random walk over prefixes, checking next() and accepts() against fresh parses: mostly one
+ * valid symbol on; sometimes back to a shorter prefix and any symbol on, which usually leaves
+ * the last prefix at a symbol it had (so the kept parse must be cut back, not extended) and
+ * can make a prefix dead (and then a longer prefix of it); sometimes accepts() on a prefix
+ * of the current one. */
+static void check_reuse(sp_lang *lang, unsigned long seed)
+{
+    enum { MAX = 80, STEPS = 3000 };
+    size_t k = sp_lang_alphabet_size(lang), n = 0, dead = 0, diverged = 0;
+    gsl_rng *r = sp_rng_new(seed);
+    int p[MAX];
+    bool valid[8] = {false}, want_valid[8], can_end, member;
+    for (int step = 0; step < STEPS; step++) {
+        uint64_t op = sp_rng_below(r, 10);
+        int options = 0;
+        for (size_t b = 0; b < k; b++) options += valid[b];
+        if (op < 3 || (options == 0 && op < 7)) {
+            size_t back = (size_t)sp_rng_below(r, n + 1);
+            if (back < n) {
+                int a = (int)sp_rng_below(r, k);
+                diverged += a != p[back];
+                p[back++] = a;
+            }
+            n = back;
+        } else if (n < MAX) {
+            int a = (int)sp_rng_below(r, k);
+            if (options > 0)
+                for (int pick = (int)sp_rng_below(r, (uint64_t)options);; a = (a + 1) % (int)k)
+                    if (valid[a] && pick-- == 0) break;
+            p[n++] = a;
+        }
+        bool viable = sp_lang_next(lang, p, n, valid, &can_end);
+        assert_int_equal(viable, fresh_parse(lang, p, n, want_valid, &member));
+        assert_int_equal(can_end, member);
+        for (size_t a = 0; a < k; a++) assert_int_equal(valid[a], want_valid[a]);
+        dead += !viable;
+        if (op == 9) {
+            size_t m = (size_t)sp_rng_below(r, n + 1);
+            fresh_parse(lang, p, m, want_valid, &member);
+            assert_int_equal(sp_lang_accepts(lang, p, m), member);
+        }
+    }
+    printf("# %s: %d next() calls agree with fresh parses (%zu dead prefixes, %zu cut back to a "
+           "different symbol)\n",
+           sp_lang_name(lang), STEPS, dead, diverged);
+    gsl_rng_free(r);
+}
+
+static void test_parser_reuse(void **state)
+{
+    (void)state;
+    const char *zoo[] = {"boolean-3", "marked-reversal", "palindromes"};
+    for (size_t z = 0; z < 3; z++) {
+        sp_lang *lang = tu_load_zoo(zoo[z]);
+        check_reuse(lang, 100 + z);
+        sp_lang_destroy(lang);
+    }
+    /* Nullable nonterminals (the Aycock-Horspool step) and an ambiguous grammar. */
+    sp_lang *lang = tu_load_text("name: nullable\ndescription: d\nclass: context-free\n"
+                                 "alphabet: [a, b, c]\nkind: cfg\nambiguous: allow\nrules:\n"
+                                 "  S: [\"A c B S\", \"\", \"S S b\"]\n  A: [a, \"\"]\n"
+                                 "  B: [b, \"\"]\n");
+    check_reuse(lang, 7);
+    sp_lang_destroy(lang);
+}
+
+/* ---- timings ------------------------------------------------------------------------- */
+
 /* A member of length n, or n + 1 when there is none of length n (parity). */
 static size_t sample_member(sp_lang *lang, size_t n, gsl_rng *r, int *out)
 {
@@ -187,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prepare_limits_wide),
         cmocka_unit_test(test_prepare_limits_lowered),
+        cmocka_unit_test(test_parser_reuse),
         cmocka_unit_test(test_timings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

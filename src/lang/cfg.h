@@ -25,6 +25,9 @@ typedef struct sp_cfg_task {
     int32_t n;   /* length of the string it derives */
 } sp_cfg_task;
 
+/* The Earley parse kept between next() and accepts() calls (defined in cfg.c). */
+typedef struct sp_cfg_parse sp_cfg_parse;
+
 /* Counting. Columns: N(A, n), the number of derivations of length-n strings from nonterminal A
  * (column A), and M(j, q, n), the same for the suffix of alternative j that starts at symbol
  * position q (column nnt + row). Rows exist only for suffixes that start with a nonterminal and
@@ -52,6 +55,8 @@ typedef struct sp_cfg {
     size_t max_table_bytes;
     sp_cfg_task *stack; /* [stack_cap] sampling scratch, kept between samples */
     size_t stack_cap;
+    sp_cfg_parse *parse; /* owned; behind a pointer because next() and accepts() update it
+                          * through a const sp_cfg (see cfg.c) */
 } sp_cfg;
 
 /* The count of column col at length n (col < ncols, n < tab_len). */
