@@ -12,9 +12,10 @@
 
 /* Limits of prepare, checked before any table is built, so that it fails at once on any grammar
  * the loader accepts (the loader and prepare are fuzzed). Filling the tables for lengths 0..L
- * takes (L + 1) * alternatives + rows * (L + 1) * (L + 2) / 2 multiply-adds, 5 to 10 ns each
- * (5e7: about half a second at most, measured), and (L + 1) * columns long doubles. */
-#define SP_CFG_MAX_WORK ((uint64_t)50000000)
+ * takes (L + 1) * alternatives + rows * (L + 1) * (L + 2) / 2 multiply-adds, 5 to 15 ns each
+ * (the limit: at most about 0.35 s, 0.5 s under sanitizers, measured), and (L + 1) * columns
+ * long doubles. */
+#define SP_CFG_MAX_WORK ((uint64_t)25000000)
 #define SP_CFG_MAX_TABLE_BYTES ((size_t)256 << 20)
 
 /* A pending piece of a derivation: nonterminal A (alt = -1 - A) deriving n symbols, or the
