@@ -756,53 +756,6 @@ static void test_fixtures(void **state)
     }
 }
 
-/* ---- timings (printed, not asserted) ------------------------------------------------- */
-
-static void test_timings(void **state)
-{
-    (void)state;
-    const char *zoo[] = {"boolean-3", "marked-reversal", "palindromes"};
-    for (size_t z = 0; z < 3; z++) {
-        sp_lang *lang = tu_load_zoo(zoo[z]);
-        double t0 = now();
-        long double sum = 0;
-        for (size_t n = 0; n <= 500; n++) sum += sp_lang_count(lang, n);
-        double tc = now() - t0;
-        assert_true(sum > 0);
-        gsl_rng *r = sp_rng_new(9);
-        int out[501];
-        sp_error err;
-        double rate[2];
-        size_t lens[2] = {50, 500};
-        for (int i = 0; i < 2; i++) {
-            size_t n = sp_lang_count(lang, lens[i]) > 0 ? lens[i] : lens[i] + 1;
-            size_t draws = 0;
-            double t1 = now();
-            while (now() - t1 < 0.2) {
-                for (int j = 0; j < 100; j++)
-                    assert_int_equal(sp_lang_sample(lang, n, r, out, &err), SP_OK);
-                draws += 100;
-            }
-            rate[i] = (double)draws / (now() - t1);
-        }
-        /* next() on prefixes of length 50 of members of length 101. */
-        assert_int_equal(sp_lang_sample(lang, sp_lang_count(lang, 101) > 0 ? 101 : 100, r, out, &err), SP_OK);
-        bool valid[8], can_end;
-        size_t calls = 0;
-        double t2 = now();
-        while (now() - t2 < 0.2) {
-            for (int j = 0; j < 20; j++) assert_true(sp_lang_next(lang, out, 50, valid, &can_end));
-            calls += 20;
-        }
-        double nrate = (double)calls / (now() - t2);
-        printf("# %s: count 0..500 in %.2f ms; samples/s %.0f at 50, %.0f at 500; next() calls/s "
-               "at prefix length 50: %.0f\n",
-               zoo[z], tc * 1e3, rate[0], rate[1], nrate);
-        gsl_rng_free(r);
-        sp_lang_destroy(lang);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -823,7 +776,6 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_fixtures),
-        cmocka_unit_test(test_timings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

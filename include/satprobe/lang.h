@@ -12,7 +12,8 @@
  *
  * Ownership: sp_lang_load returns a language the caller destroys with sp_lang_destroy. Strings
  * returned by the metadata getters belong to the language. A language is not safe to share
- * between threads: counting and sampling fill internal tables on demand. */
+ * between threads: counting and sampling fill internal tables on demand, and membership and
+ * next symbols may keep state between calls (even through a const sp_lang). */
 #ifndef SATPROBE_LANG_H
 #define SATPROBE_LANG_H
 

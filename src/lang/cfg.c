@@ -16,9 +16,22 @@ enum {
 
 static const char *const cfg_keys[] = {"start", "rules", "ambiguous", NULL};
 
+/* An Earley parser and the symbols fed to it, fed[0..sp_earley_length(e)); the last one may
+ * have made the prefix dead, after which nothing more is fed. */
+struct sp_cfg_parse {
+    sp_earley *e;
+    int *fed; /* [cap] */
+    size_t cap;
+};
+
 static void cfg_destroy(void *impl)
 {
     sp_cfg *c = impl;
+    if (c->parse) {
+        sp_earley_destroy(c->parse->e);
+        free(c->parse->fed);
+        free(c->parse);
+    }
     sp_cfg_grammar_free(&c->g);
     free(c->row_at);
     free(c->next_nt);
@@ -32,25 +45,44 @@ static void cfg_destroy(void *impl)
 
 /* ---- operations ------------------------------------------------------------------------- */
 
+/* Parse p[0..n) with the kept parser: go back to the longest prefix shared with what it parsed
+ * last (sp_earley_truncate keeps the sets of that prefix) and feed only the rest, so a walk
+ * along a string costs one feed per step instead of a parse from scratch per call. Returns
+ * whether p is viable.
+ *
+ * accepts() and next() get a const sp_lang, hence a const sp_cfg; the const covers the pointer
+ * c->parse, not the parse it points to, which they update. That is sound because a language is
+ * used by one thread at a time (lang.h), and the parse never changes an answer: after the
+ * truncation the parser holds exactly the sets a fresh parse of the shared prefix makes, and
+ * feeding the rest makes those of a fresh parse of p. */
+static bool parse(const sp_cfg *c, const int *p, size_t n)
+{
+    sp_cfg_parse *ps = c->parse;
+    size_t len = sp_earley_length(ps->e), common = 0;
+    while (common < len && common < n && ps->fed[common] == p[common]) common++;
+    sp_earley_truncate(ps->e, common);
+    bool viable = sp_earley_viable(ps->e);
+    for (size_t i = common; i < n && viable; i++) {
+        SP_GROW(ps->fed, ps->cap, i + 1);
+        ps->fed[i] = p[i];
+        viable = sp_earley_feed(ps->e, p[i]);
+    }
+    return viable;
+}
+
 static bool cfg_accepts(const sp_lang *lang, const int *s, size_t n)
 {
     const sp_cfg *c = lang->impl;
-    return sp_earley_recognise(&c->g, s, n);
+    return parse(c, s, n) && sp_earley_accepting(c->parse->e);
 }
 
-/* A parser per call keeps next() safe to call from several threads on one language. */
 static bool cfg_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
 {
     const sp_cfg *c = lang->impl;
-    sp_earley *e = sp_earley_new(&c->g);
-    bool viable = true;
-    for (size_t i = 0; i < n && viable; i++) viable = sp_earley_feed(e, p[i]);
-    if (viable) {
-        sp_earley_scannable(e, valid);
-        *can_end = sp_earley_accepting(e);
-    }
-    sp_earley_destroy(e);
-    return viable;
+    if (!parse(c, p, n)) return false;
+    sp_earley_scannable(c->parse->e, valid);
+    *can_end = sp_earley_accepting(c->parse->e);
+    return true;
 }
 
 static const sp_lang_ops cfg_ops = {
@@ -390,6 +422,8 @@ int sp_cfg_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root,
 {
     if (sp_lang_check_keys(lang, doc, root, cfg_keys, err)) return SP_EINPUT;
     sp_cfg *c = sp_calloc(1, sizeof *c);
+    c->max_work = SP_CFG_MAX_WORK;
+    c->max_table_bytes = SP_CFG_MAX_TABLE_BYTES;
     lang->ops = &cfg_ops;
     lang->impl = c;
     loader ld = {.lang = lang, .doc = doc, .c = c, .err = err};
@@ -403,6 +437,8 @@ int sp_cfg_load(sp_lang *lang, const sp_yaml_doc *doc, const sp_yaml_node *root,
     if (sp_cfg_order_columns(c, doc, ld.rule_key, err)) goto done;
     lang->derivations = allow;
     if (!allow && sp_cfg_check_ambiguity(lang, doc, ld.rule_key[c->g.start], err)) goto done;
+    c->parse = sp_calloc(1, sizeof *c->parse);
+    c->parse->e = sp_earley_new(&c->g);
     status = SP_OK;
 done:
     free(ld.rule_key);

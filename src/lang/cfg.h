@@ -10,6 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Limits of prepare, checked before any table is built, so that it fails at once on any grammar
+ * the loader accepts (the loader and prepare are fuzzed). Filling the tables for lengths 0..L
+ * takes (L + 1) * alternatives + rows * (L + 1) * (L + 2) / 2 multiply-adds, 5 to 15 ns each
+ * (the limit: at most about 0.35 s, 0.5 s under sanitizers, measured), and (L + 1) * columns
+ * long doubles. */
+#define SP_CFG_MAX_WORK ((uint64_t)25000000)
+#define SP_CFG_MAX_TABLE_BYTES ((size_t)256 << 20)
+
 /* A pending piece of a derivation: nonterminal A (alt = -1 - A) deriving n symbols, or the
  * suffix of alternative alt from symbol pos deriving n symbols. */
 typedef struct sp_cfg_task {
@@ -17,6 +25,9 @@ typedef struct sp_cfg_task {
     int32_t pos; /* symbol position in alt where the suffix starts; 0 for a nonterminal */
     int32_t n;   /* length of the string it derives */
 } sp_cfg_task;
+
+/* The Earley parse kept between next() and accepts() calls (defined in cfg.c). */
+typedef struct sp_cfg_parse sp_cfg_parse;
 
 /* Counting. Columns: N(A, n), the number of derivations of length-n strings from nonterminal A
  * (column A), and M(j, q, n), the same for the suffix of alternative j that starts at symbol
@@ -41,8 +52,12 @@ typedef struct sp_cfg {
     size_t tab_len;     /* lengths allocated in tab */
     size_t nbuilt;      /* lengths 0..nbuilt-1 are filled; the rest of tab is zero */
     uint64_t work;      /* table work done, in multiply-adds: charged to the ambiguity search */
+    uint64_t max_work;  /* SP_CFG_MAX_WORK and SP_CFG_MAX_TABLE_BYTES; lowered only by tests */
+    size_t max_table_bytes;
     sp_cfg_task *stack; /* [stack_cap] sampling scratch, kept between samples */
     size_t stack_cap;
+    sp_cfg_parse *parse; /* owned; behind a pointer because next() and accepts() update it
+                          * through a const sp_cfg (see cfg.c) */
 } sp_cfg;
 
 /* The count of column col at length n (col < ncols, n < tab_len). */
@@ -73,10 +88,14 @@ long double sp_cfg_suffix_count(const sp_cfg *c, size_t j, size_t p, size_t n);
 
 /* Fill the tables up to length max_len (after sp_cfg_order_columns). SP_ELIMIT, with a message
  * naming `file` in err (err may be NULL), if a count overflows long double; the tables then stay
- * valid up to the length before. */
+ * valid up to the length before. Does not check max_work and max_table_bytes (prepare does;
+ * the ambiguity search has a smaller budget of its own), but never allocates more than
+ * max_table_bytes for lengths that fit in it. */
 int sp_cfg_extend_tables(sp_cfg *c, size_t max_len, const char *file, sp_error *err);
 
-/* The prepare, count and sample operations of the cfg kind (see sp_lang_ops). */
+/* The prepare, count and sample operations of the cfg kind (see sp_lang_ops). Prepare fails
+ * with SP_ELIMIT, before building anything, when the tables up to max_len would exceed max_work
+ * or max_table_bytes; the tables already built stay valid. */
 int sp_cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err);
 long double sp_cfg_count(const sp_lang *lang, size_t n);
 void sp_cfg_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out);

@@ -6,13 +6,11 @@
 #include "satprobe/rng.h"
 #include "satprobe/strbuf.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Count tables larger than this are refused by prepare. */
-#define TABLE_MAX_BYTES ((size_t)1 << 30)
 
 /* ---- column layout ---------------------------------------------------------------------- */
 
@@ -227,7 +225,7 @@ int sp_cfg_extend_tables(sp_cfg *c, size_t max_len, const char *file, sp_error *
     if (max_len + 1 > c->tab_len) {
         /* Double to keep extension cheap, but not past the size prepare checked. */
         size_t len = 2 * c->tab_len;
-        if (len > TABLE_MAX_BYTES / sizeof *c->tab / c->ncols) len = max_len + 1;
+        if (len > c->max_table_bytes / sizeof *c->tab / c->ncols) len = max_len + 1;
         if (len < max_len + 1) len = max_len + 1;
         c->tab = sp_realloc(c->tab, len * c->ncols, sizeof *c->tab);
         memset(c->tab + c->tab_len * c->ncols, 0, (len - c->tab_len) * c->ncols * sizeof *c->tab);
@@ -255,15 +253,49 @@ int sp_cfg_extend_tables(sp_cfg *c, size_t max_len, const char *file, sp_error *
     return SP_OK;
 }
 
+/* Multiply-adds to fill the tables for lengths 0..len from scratch: what column_value charges
+ * to c->work (len <= SP_LANG_MAX_LENGTH, so no overflow: at most 640,000 rows * 5e9). */
+static uint64_t table_work(const sp_cfg *c, size_t len)
+{
+    uint64_t l = (uint64_t)len + 1;
+    return l * c->g.nalt + (uint64_t)c->nrows * (l * (l + 1) / 2);
+}
+
+static size_t table_bytes(const sp_cfg *c, size_t len)
+{
+    return (len + 1) * c->ncols * sizeof *c->tab;
+}
+
+static bool within_limits(const sp_cfg *c, size_t len)
+{
+    return table_work(c, len) <= c->max_work && table_bytes(c, len) <= c->max_table_bytes;
+}
+
 int sp_cfg_prepare(sp_lang *lang, size_t max_len, sp_error *err)
 {
     sp_cfg *c = lang->impl;
     if (max_len < c->nbuilt) return SP_OK;
-    if ((max_len + 1) > TABLE_MAX_BYTES / sizeof *c->tab / c->ncols)
+    SP_ASSERT(max_len <= SP_LANG_MAX_LENGTH);
+    if (!within_limits(c, max_len)) {
+        /* Both costs grow with the length: the longest length within the limits, if any, is
+         * lo - 1 once lo is the first length beyond them. */
+        size_t lo = 0, hi = max_len;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (within_limits(c, mid)) lo = mid + 1;
+            else hi = mid;
+        }
+        char longest[64] = "no length can be counted";
+        if (lo > 0) snprintf(longest, sizeof longest, "lengths up to %zu can be counted", lo - 1);
         return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
-                            "count tables up to length %zu would need more than %zu MiB "
-                            "(%zu columns per length)",
-                            max_len, TABLE_MAX_BYTES >> 20, c->ncols);
+                            "count tables up to length %zu would take %" PRIu64
+                            " multiply-adds and %.2f MiB (%zu alternatives, %zu columns per "
+                            "length); the limits are %" PRIu64 " multiply-adds and %.2f MiB, so "
+                            "%s",
+                            max_len, table_work(c, max_len),
+                            (double)table_bytes(c, max_len) / (1 << 20), c->g.nalt, c->ncols,
+                            c->max_work, (double)c->max_table_bytes / (1 << 20), longest);
+    }
     return sp_cfg_extend_tables(c, max_len, lang->file, err);
 }
 
