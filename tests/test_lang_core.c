@@ -22,6 +22,15 @@ static void test_common_errors(void **state)
     tu_expect_error(HEAD "alphabet: [a]\nkind: [dyck]\n", 5, 7, "kind must be a string");
     tu_expect_error("- a\n- b\n", 1, 1, "a language file must be a mapping");
     tu_expect_error(HEAD "alphabet: [a, b, a]\nkind: dyck\n", 4, 18, "duplicate alphabet symbol 'a' (also at 4:12)");
+    /* Errors inside scalars point at the character written, whatever the quoting. */
+    tu_expect_error("name: t\ndescription: d\nclass: regular\nalphabet: [a, b, \"'\"]\nkind: regular\n"
+                    "regex: 'a''b''x'\n", 6, 15, "'x' is not in the alphabet");
+    tu_expect_error("name: t\ndescription: d\nclass: regular\nalphabet: [a, b]\nkind: regular\n"
+                    "regex: |-\n  abax\n", 7, 6, "'x' is not in the alphabet");
+    tu_expect_error("name: t\ndescription: d\nclass: regular\nalphabet: [a, b]\nkind: regular\n"
+                    "regex: |\n  ab\n", 7, 5, "write '|-'");
+    tu_expect_error("name: t\ndescription: d\nclass: context-free\nalphabet: [a, b]\nkind: cfg\n"
+                    "rules:\n  S: [\"a\\tS b\", \"b X\"]\n", 7, 20, "undefined nonterminal 'X'");
     tu_expect_error("name: [x]\ndescription: d\nclass: regular\nalphabet: [a]\nkind: regular\n", 1, 7,
                     "name must be a string");
 }

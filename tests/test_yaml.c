@@ -99,12 +99,52 @@ static void test_accessors(void **state)
     sp_yaml_free(&doc);
 }
 
+/* Position of value byte `off` of key's scalar must be line:col. */
+static void expect_pos(const sp_yaml_doc *doc, const char *key, size_t off, int line, int col)
+{
+    int l, c;
+    sp_yaml_scalar_pos(doc, sp_yaml_get(doc->root, key), off, &l, &c);
+    if (l != line || c != col)
+        fail_msg("%s[%zu]: got %d:%d, expected %d:%d", key, off, l, c, line, col);
+}
+
+static void test_scalar_positions(void **state)
+{
+    (void)state;
+    sp_yaml_doc doc;
+    parse_ok(&doc, "plain: abc x\n"
+                   "single: 'a''b''x'\n"
+                   "double: \"a\\tb\\x41x\"\n"
+                   "block: |\n"
+                   "  ab\n"
+                   "  cx\n"
+                   "folded: >-\n"
+                   "    ab\n"
+                   "    cd\n"
+                   "multi: 'ab\n"
+                   "  cx'\n"
+                   "utf8: 'é x'\n");
+    expect_pos(&doc, "plain", 4, 1, 12);
+    expect_pos(&doc, "single", 0, 2, 10);
+    expect_pos(&doc, "single", 4, 2, 16); /* 'a''b''x': x is value byte 4, source column 16 */
+    expect_pos(&doc, "double", 3, 3, 14); /* "a\tb\x41x": b after the two-byte escape */
+    expect_pos(&doc, "double", 5, 3, 19); /* x after \x41 */
+    expect_pos(&doc, "block", 0, 5, 3);
+    expect_pos(&doc, "block", 4, 6, 4);
+    expect_pos(&doc, "folded", 3, 9, 5);
+    expect_pos(&doc, "multi", 4, 11, 4);
+    expect_pos(&doc, "utf8", 3, 12, 10); /* columns count characters, not bytes */
+    expect_pos(&doc, "plain", 99, 1, 8);  /* beyond the value: the node itself */
+    sp_yaml_free(&doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_positions),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_accessors),
+        cmocka_unit_test(test_scalar_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

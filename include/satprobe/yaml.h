@@ -17,6 +17,8 @@ struct sp_yaml_node {
     char *str;            /* SCALAR: the text, NUL-terminated (may contain NUL if len says so) */
     size_t len;           /* SCALAR: bytes in str */
     bool plain;           /* SCALAR: written without quotes (only plain scalars can be null) */
+    char style;           /* SCALAR: how it was written: 0 plain, '\'' or '"' quoted, '|' or '>' block */
+    size_t index;         /* byte offset in the source where the node starts */
     size_t n;             /* SEQ: items; MAP: key/value pairs */
     sp_yaml_node **items; /* SEQ: [n] items; MAP: [2n], key at 2i, value at 2i+1 */
 };
@@ -24,6 +26,8 @@ struct sp_yaml_node {
 /* A parsed document. The document owns every node; nodes live until sp_yaml_free. */
 typedef struct sp_yaml_doc {
     char *file;         /* name used in error messages */
+    char *text;         /* a copy of the source, [len] bytes, for positions inside scalars */
+    size_t len;
     sp_yaml_node *root; /* NULL for an empty document */
 } sp_yaml_doc;
 
@@ -39,6 +43,20 @@ __attribute__((format(printf, 4, 5)))
 #endif
 int sp_yaml_error(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node *node, const char *fmt,
                   ...);
+
+/* Position in the source of byte `offset` of a scalar's value, following quotes, '' and
+ * backslash escapes, and block scalars' indentation, so that an error inside a regex or a rule
+ * points at the character the user wrote. Falls back to the node's own position when the
+ * offset is beyond the value. */
+void sp_yaml_scalar_pos(const sp_yaml_doc *doc, const sp_yaml_node *node, size_t offset, int *line,
+                        int *col);
+
+/* Like sp_yaml_error, at byte `offset` of scalar node's value. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+int sp_yaml_error_at(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node *node, size_t offset,
+                     const char *fmt, ...);
 
 /* A human name for a node's type ("a mapping", "a list", "a string"). */
 const char *sp_yaml_type_name(const sp_yaml_node *node);

@@ -142,12 +142,6 @@ typedef struct loader {
 
 static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
 
-/* Column of byte `offset` of scalar node: quoted scalars start one column after their quote. */
-static int scalar_col(const sp_yaml_node *node, size_t offset)
-{
-    return node->col + (int)offset + (node->plain ? 0 : 1);
-}
-
 /* Read the rule names and count the alternatives. */
 static int read_rule_names(loader *ld, const sp_yaml_node *rules, size_t *nalt)
 {
@@ -235,12 +229,10 @@ static int read_alternative(loader *ld, size_t lhs, const sp_yaml_node *node, si
         while (i < node->len && !is_space(text[i])) i++;
         int code;
         if (count == MAX_ALT_SYMBOLS)
-            return sp_error_set(ld->err, SP_EINPUT, doc->file, node->line,
-                                scalar_col(node, start),
-                                "alternative has more than %d symbols", MAX_ALT_SYMBOLS);
+            return sp_yaml_error_at(ld->err, doc, node, start,
+                                    "alternative has more than %d symbols", MAX_ALT_SYMBOLS);
         if (!names_find(&ld->names, text + start, i - start, &code))
-            return sp_error_set(ld->err, SP_EINPUT, doc->file, node->line,
-                                scalar_col(node, start),
+            return sp_yaml_error_at(ld->err, doc, node, start,
                                 "undefined nonterminal '%.*s' (neither a rule name nor an "
                                 "alphabet symbol)",
                                 (int)(i - start), text + start);

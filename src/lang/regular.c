@@ -90,9 +90,13 @@ static int regex_error(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (offset > (size_t)1 << 20) offset = (size_t)1 << 20;
-    int col = re->col + (int)offset + (re->plain ? 0 : 1);
-    return sp_error_set(err, SP_EINPUT, doc->file, re->line, col, "%s", msg);
+    int line, col;
+    sp_yaml_scalar_pos(doc, re, offset, &line, &col);
+    if (re->style == '|' && offset + 1 == re->len && re->str[offset] == '\n')
+        return sp_error_set(err, SP_EINPUT, doc->file, line, col,
+                            "%s (a literal block scalar '|' keeps its final line break: write '|-')",
+                            msg);
+    return sp_error_set(err, SP_EINPUT, doc->file, line, col, "%s", msg);
 }
 
 /* Compile with PCRE2 as the oracle will (whole-string match, bytes). On failure fill err with

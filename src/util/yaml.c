@@ -25,8 +25,10 @@ void sp_yaml_free(sp_yaml_doc *doc)
 {
     node_free(doc->root);
     free(doc->file);
+    free(doc->text);
     doc->root = NULL;
     doc->file = NULL;
+    doc->text = NULL;
 }
 
 int sp_yaml_error(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node *node, const char *fmt,
@@ -54,6 +56,7 @@ static sp_yaml_node *node_new(sp_yaml_type t, const yaml_mark_t *mark)
     n->type = t;
     n->line = (int)mark->line + 1;
     n->col = (int)mark->column + 1;
+    n->index = mark->index;
     return n;
 }
 
@@ -106,6 +109,8 @@ static int attach(sp_yaml_doc *doc, frame *stack, int depth, sp_yaml_node *child
 int sp_yaml_parse(sp_yaml_doc *doc, const char *file, const char *text, size_t len, sp_error *err)
 {
     doc->file = sp_strdup(file);
+    doc->text = sp_strndup(text, len);
+    doc->len = len;
     doc->root = NULL;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) sp_panic(__FILE__, __LINE__, "out of memory (libyaml)");
@@ -144,6 +149,13 @@ int sp_yaml_parse(sp_yaml_doc *doc, const char *file, const char *text, size_t l
             n->str = sp_strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
             n->len = ev.data.scalar.length;
             n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+            switch (ev.data.scalar.style) {
+            case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = '\''; break;
+            case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = '"'; break;
+            case YAML_LITERAL_SCALAR_STYLE: n->style = '|'; break;
+            case YAML_FOLDED_SCALAR_STYLE: n->style = '>'; break;
+            default: n->style = 0; break;
+            }
             status = attach(doc, stack, depth, n, err);
             break;
         case YAML_SEQUENCE_START_EVENT:
@@ -178,6 +190,96 @@ int sp_yaml_parse(sp_yaml_doc *doc, const char *file, const char *text, size_t l
         if (stack[i].node->type == SP_YAML_MAP) node_free(stack[i].key);
     if (status != SP_OK) sp_yaml_free(doc);
     return status;
+}
+
+/* Source bytes a double-quoted escape starting at p[0] == '\\' takes, and value bytes it makes. */
+static void escape_size(const char *p, size_t avail, size_t *src, size_t *val)
+{
+    *src = 2;
+    *val = 1;
+    if (avail < 2) return;
+    switch (p[1]) {
+    case 'x': *src = 4; break;
+    case 'u': *src = 6; *val = 3; break; /* UTF-8 of a BMP code point: at most 3 bytes */
+    case 'U': *src = 10; *val = 4; break;
+    case 'N': case '_': *val = 2; break;
+    case 'L': case 'P': *val = 3; break;
+    case '\n': *val = 0; break; /* line continuation */
+    default: break;
+    }
+    if (*src > avail) *src = avail;
+}
+
+void sp_yaml_scalar_pos(const sp_yaml_doc *doc, const sp_yaml_node *node, size_t offset, int *line,
+                        int *col)
+{
+    *line = node->line;
+    *col = node->col;
+    if (node->type != SP_YAML_SCALAR || offset > node->len || node->index >= doc->len) return;
+    const char *t = doc->text;
+    size_t i = node->index, v = 0;
+    int ln = node->line, cl = node->col;
+    /* Step over one source byte, keeping line and column (columns count characters). */
+#define ADVANCE()                                                                              \
+    do {                                                                                       \
+        if (t[i] == '\n') {                                                                    \
+            ln++;                                                                              \
+            cl = 1;                                                                            \
+        } else if (((unsigned char)t[i] & 0xC0) != 0x80) {                                     \
+            cl++;                                                                              \
+        }                                                                                      \
+        i++;                                                                                   \
+    } while (0)
+    if (node->style == '|' || node->style == '>') {
+        /* Skip the indicator line; then each content line loses its indentation. */
+        while (i < doc->len && t[i] != '\n') ADVANCE();
+        if (i < doc->len) ADVANCE();
+        size_t indent = 0;
+        while (i + indent < doc->len && t[i + indent] == ' ') indent++;
+        for (;;) {
+            for (size_t k = 0; k < indent && i < doc->len && t[i] == ' '; k++) ADVANCE();
+            while (i < doc->len && t[i] != '\n' && v < offset) {
+                ADVANCE();
+                v++;
+            }
+            if (v >= offset || i >= doc->len) break;
+            ADVANCE(); /* the line break is one value byte (a newline or a folding space) */
+            v++;
+        }
+    } else {
+        char q = node->style;
+        if (q) ADVANCE(); /* the opening quote */
+        while (v < offset && i < doc->len) {
+            size_t src = 1, val = 1;
+            if (q == '\'' && t[i] == '\'' && i + 1 < doc->len && t[i + 1] == '\'') src = 2;
+            else if (q == '"' && t[i] == '\\') escape_size(t + i, doc->len - i, &src, &val);
+            else if (t[i] == '\n') {
+                /* Folding: the break and the next line's indentation become one space. */
+                ADVANCE();
+                while (i < doc->len && (t[i] == ' ' || t[i] == '\t')) ADVANCE();
+                v++;
+                continue;
+            }
+            for (size_t k = 0; k < src && i < doc->len; k++) ADVANCE();
+            v += val;
+        }
+    }
+#undef ADVANCE
+    *line = ln;
+    *col = cl;
+}
+
+int sp_yaml_error_at(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node *node, size_t offset,
+                     const char *fmt, ...)
+{
+    char msg[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line, col;
+    sp_yaml_scalar_pos(doc, node, offset, &line, &col);
+    return sp_error_set(err, SP_EINPUT, doc->file, line, col, "%s", msg);
 }
 
 const char *sp_yaml_type_name(const sp_yaml_node *node)
