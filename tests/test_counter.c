@@ -932,6 +932,42 @@ static void test_limits(void **state)
     sp_lang_destroy(lang);
 }
 
+/* All strings over {a, b}: 2^n strings of length n, which passes long double's range (about
+ * 2^16384) at n = 16384. prepare fails there with SP_ELIMIT instead of storing inf, the tables
+ * already built stay usable, and the longest countable length still samples uniformly. */
+static void test_count_range(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_text("name: all\ndescription: d\nclass: regular\nalphabet: [a, b]\n"
+                                 "kind: counter\ncounters: 1\nstates: [q]\ntransitions:\n"
+                                 "  - {from: q, symbol: a, to: q}\n  - {from: q, symbol: b, to: q}\n"
+                                 "accept:\n  - {state: q}\n");
+    sp_error err;
+    assert_true(sp_lang_count(lang, 64) == 0x1p64L);
+    assert_int_equal(sp_lang_prepare(lang, 20000, &err), SP_ELIMIT);
+    printf("# 2^n strings at 20000: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "length 16384 needs numbers beyond long double's range"));
+    assert_non_null(strstr(err.msg, "lengths up to 16383 can be counted"));
+    assert_true(sp_lang_count(lang, 20000) == -1);
+    assert_true(sp_lang_count(lang, 64) == 0x1p64L);
+    assert_int_equal(sp_lang_prepare(lang, 16384, &err), SP_ELIMIT);
+    assert_int_equal(sp_lang_prepare(lang, 16383, &err), SP_OK);
+    assert_true(sp_lang_count(lang, 16383) == ldexpl(1, 16383));
+    /* Each symbol of a uniform sample is a fair coin: 16383 flips give 8191.5 +- 64 a's. */
+    int *s = sp_malloc(16383, sizeof *s);
+    gsl_rng *r = sp_rng_new(5);
+    for (int d = 0; d < 3; d++) {
+        assert_int_equal(sp_lang_sample(lang, 16383, r, s, &err), SP_OK);
+        long na = 0;
+        for (size_t i = 0; i < 16383; i++) na += s[i] == 0;
+        printf("# sample of length 16383: %ld a's\n", na);
+        assert_true(labs(2 * na - 16383) < 2 * 640); /* 10 standard deviations */
+    }
+    gsl_rng_free(r);
+    free(s);
+    sp_lang_destroy(lang);
+}
+
 /* Every fixture tests/fixtures/bad/counter-*.yaml fails with its "# expect: L:C: TEXT". */
 static void test_fixtures(void **state)
 {
@@ -1031,6 +1067,7 @@ int main(void)
         cmocka_unit_test(test_errors_caps),
         cmocka_unit_test(test_errors_large_group),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_count_range),
         cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_timings),
     };

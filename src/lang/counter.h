@@ -105,11 +105,12 @@ typedef struct sp_counter {
     ctr_tables tab;       /* count tables; tab.L == 0 and tab.keys == NULL before prepare */
     size_t max_configs;   /* CTR_MAX_CONFIGS; lowered only by tests of the limit */
 
-    /* Sampling scratch, reused across samples. */
+    /* Sampling scratch, sized by prepare so that sample never allocates. */
     size_t acc_len;       /* the length the accepting list below is for; SIZE_MAX: none */
-    size_t *acc_idx;      /* accepting configurations of layer acc_len */
-    long double *acc_cum; /* their cumulative counts */
-    size_t acc_n, acc_cap;
+    size_t *acc_idx;      /* [acc_cap] accepting configurations of layer acc_len */
+    long double *acc_cum; /* [acc_cap] their cumulative counts */
+    size_t acc_n;         /* entries used */
+    size_t acc_cap;       /* the most accepting configurations in one layer */
     long double *pw;      /* [max_in] predecessor weights */
     size_t *pidx;         /* [max_in] predecessor configuration indices */
     int *psym;            /* [max_in] the symbol read to leave each predecessor */

@@ -4,6 +4,7 @@
 #include "satprobe/alloc.h"
 #include "satprobe/rng.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -462,6 +463,7 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
     t.count = sp_calloc(L + 1, sizeof *t.count);
     builder b = {0};
     builder_reset(&b, 1, 0);
+    size_t acc_max = 1; /* most accepting configurations in one layer */
     int64_t start64[CTR_MAX_COUNTERS + 1] = {a->start};
     int32_t key[CTR_MAX_COUNTERS + 1] = {a->start};
     if (sp_counter_lower_bound(a, a->start, start64 + 1) <= (int64_t)L)
@@ -475,12 +477,30 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
         t.slot_off[layer] = t.nslots;
         t.slot_mask[layer] = b.mask;
         t.nslots += b.mask + 1;
+        /* Every weight sampling reads is some F or a partial sum of an accepting layer's F
+         * (at most count(t)), so finite F and counts keep sampling exact. */
         long double c = 0;
+        bool finite = true;
+        size_t nacc = 0;
         for (size_t j = lo; j < hi; j++) {
             const int32_t *k = t.keys + j * w;
-            if (ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) c += t.F[j];
+            finite = finite && isfinite(t.F[j]);
+            if (ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) {
+                c += t.F[j];
+                nacc++;
+            }
+        }
+        if (!finite || !isfinite(c)) {
+            free(b.slots);
+            sp_counter_tables_free(&t);
+            return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
+                                "%s: counting strings of length %zu needs numbers beyond long "
+                                "double's range (about 1.19e4932); lengths up to %zu can be "
+                                "counted",
+                                lang->name, layer, layer - 1);
         }
         t.count[layer] = c;
+        if (nacc > acc_max) acc_max = nacc;
         if (layer == L) break;
 
         int64_t left = (int64_t)(L - layer - 1);
@@ -516,6 +536,11 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
     free(b.slots);
     sp_counter_tables_free(&a->tab);
     a->tab = t;
+    /* Sampling scratch for the accepting configurations of one layer, so that sample never
+     * allocates. */
+    a->acc_idx = sp_realloc(a->acc_idx, acc_max, sizeof *a->acc_idx);
+    a->acc_cum = sp_realloc(a->acc_cum, acc_max, sizeof *a->acc_cum);
+    a->acc_cap = acc_max;
     a->acc_len = SIZE_MAX;
     return SP_OK;
 }
@@ -529,7 +554,8 @@ long double sp_counter_count(const sp_lang *lang, size_t n)
 /* Pick the final accepting configuration with probability F_n / count(n), then step back:
  * from configuration c at layer t choose the predecessor p (with the transition p -> c) with
  * probability F_{t-1}(p) / F_t(c). Each string is one path, so the product of these
- * probabilities is 1 / count(n). Time O(n * in-degree) per sample after the first at n. */
+ * probabilities is 1 / count(n). Time O(n * in-degree) per sample after the first at n (which
+ * lists layer n's accepting configurations into scratch sized by prepare); no allocation. */
 void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
 {
     sp_counter *a = lang->impl;
@@ -542,11 +568,7 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
         for (size_t j = t->first[n]; j < t->first[n + 1]; j++) {
             const int32_t *k = t->keys + j * w;
             if (!ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) continue;
-            if (a->acc_n == a->acc_cap) {
-                a->acc_cap = a->acc_cap ? 2 * a->acc_cap : 64;
-                a->acc_idx = sp_realloc(a->acc_idx, a->acc_cap, sizeof *a->acc_idx);
-                a->acc_cum = sp_realloc(a->acc_cum, a->acc_cap, sizeof *a->acc_cum);
-            }
+            SP_ASSERT(a->acc_n < a->acc_cap);
             cum += t->F[j];
             a->acc_idx[a->acc_n] = j;
             a->acc_cum[a->acc_n++] = cum;
