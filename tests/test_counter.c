@@ -929,6 +929,30 @@ static void test_limits(void **state)
     /* The tables for 0..64 survive the failed attempt. */
     assert_true(sp_lang_count(lang, 64) == c64);
     assert_true(sp_lang_count(lang, 300) == -1);
+    /* The other two limits: configurations at one length, and steps. */
+    sp_counter *a = lang->impl;
+    a->max_configs = CTR_TABLE_BYTES;
+    a->max_layer = 300;
+    assert_int_equal(sp_lang_prepare(lang, 200, &err), SP_ELIMIT);
+    assert_non_null(strstr(err.msg, "needs more than 300 configurations of its counter "
+                                    "automaton at one length (the limit, reached at length"));
+    a->max_layer = CTR_MAX_LAYER;
+    a->max_work = 100000;
+    assert_int_equal(sp_lang_prepare(lang, 200, &err), SP_ELIMIT);
+    assert_non_null(strstr(err.msg, "needs more than 100000 steps"));
+    a->max_work = CTR_MAX_WORK;
+    assert_int_equal(sp_lang_prepare(lang, 200, &err), SP_OK);
+    assert_true(sp_lang_count(lang, 64) == c64);
+    sp_lang_destroy(lang);
+
+    /* With the real limits: an automaton whose configurations multiply by up to 33 per symbol
+     * fails fast (it once took a minute and 1.3 GB before giving up). */
+    lang = tu_load_path(tu_src_path("tests/fixtures/counter-vectors.yaml"));
+    t0 = now();
+    status = sp_lang_prepare(lang, 12, &err);
+    printf("# vectors: prepare(12) failed after %.1f ms: %s\n", 1e3 * (now() - t0), err.msg);
+    assert_int_equal(status, SP_ELIMIT);
+    assert_true(sp_lang_count(lang, 5) == -1);
     sp_lang_destroy(lang);
 }
 

@@ -560,7 +560,9 @@ static int load(loader *ld, const sp_yaml_node *root)
 
     sp_counter_search_init(a);
     a->acc_len = SIZE_MAX;
-    a->max_configs = CTR_MAX_CONFIGS;
+    a->max_configs = CTR_TABLE_BYTES / (36 + 4 * (size_t)a->K);
+    a->max_layer = CTR_MAX_LAYER;
+    a->max_work = CTR_MAX_WORK;
     size_t in = a->max_in ? a->max_in : 1;
     a->pw = sp_malloc(in, sizeof *a->pw);
     a->pidx = sp_malloc(in, sizeof *a->pidx);

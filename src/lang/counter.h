@@ -24,9 +24,17 @@ enum { CTR_NEG = 1, CTR_ZERO = 2, CTR_POS = 4, CTR_ANY = 7 };
 /* "No path": larger than any horizon or length we search. */
 #define CTR_INF ((int64_t)1 << 60)
 
-/* Configurations beyond which prepare() gives up with SP_ELIMIT (all layers together; about
- * 28 + 4K bytes each, so at most ~1.2 GB at 8 counters). */
-#define CTR_MAX_CONFIGS ((size_t)20000000)
+/* Limits of prepare(), so that any automaton fails fast with SP_ELIMIT instead of taking
+ * seconds or gigabytes:
+ *   - CTR_TABLE_BYTES bounds the tables: a configuration takes 4(K + 1) bytes of key, 16 of
+ *     count and 8-16 of hash slots, so at most CTR_TABLE_BYTES / (36 + 4K) configurations;
+ *   - CTR_MAX_LAYER bounds the configurations at one length (larger layers fall out of the
+ *     caches, and every insertion then costs a cache miss);
+ *   - CTR_MAX_WORK bounds the steps: one per transition examined, plus the number of
+ *     acceptance masks per lower bound evaluated (once per new configuration). */
+#define CTR_TABLE_BYTES ((size_t)192 << 20)
+#define CTR_MAX_LAYER ((size_t)1 << 17)
+#define CTR_MAX_WORK ((size_t)1 << 24)
 
 typedef struct ctr_trans {
     int32_t from, sym, to;
@@ -53,18 +61,19 @@ typedef struct ctr_bound {
 /* Forward count tables for lengths 0..L: layer t holds every configuration reached by some
  * string of length t from which acceptance is still possible within L - t steps (by the lower
  * bound), with F = the number of such strings. Keys are int32 [state, c_0 .. c_{K-1}]
- * (|c_i| <= 8L <= 800000). */
+ * (|c_i| <= 8L <= 800000). Configurations are numbered layer after layer and stored in
+ * blocks of CTR_BLOCK, so that the tables grow without copying. */
+enum { CTR_BLOCK_BITS = 14, CTR_BLOCK = 1 << CTR_BLOCK_BITS };
+
 typedef struct ctr_tables {
     size_t L;
     size_t n;              /* configurations over all layers */
-    size_t kcap;           /* allocated configurations */
-    int32_t *keys;         /* [kcap * w], layer after layer */
-    long double *F;        /* [kcap] */
+    size_t nblocks, bcap;
+    int32_t **keys;        /* [nblocks] blocks of [CTR_BLOCK * w] */
+    long double **F;       /* [nblocks] blocks of [CTR_BLOCK] */
     size_t *first;         /* [L + 2]: layer t is configurations first[t] .. first[t+1] - 1 */
-    uint32_t *slots;       /* every layer's hash table, concatenated; entries are indices
-                            * relative to first[t], UINT32_MAX when empty */
-    size_t nslots, scap;
-    size_t *slot_off;      /* [L + 1] where layer t's table starts in slots */
+    uint32_t **slots;      /* [L + 1] layer t's hash table, at most half full: indices relative
+                            * to first[t], UINT32_MAX when empty */
     size_t *slot_mask;     /* [L + 1] its size - 1 (a power of two minus one) */
     long double *count;    /* [L + 1] strings of each length */
 } ctr_tables;
@@ -103,7 +112,9 @@ typedef struct sp_counter {
     int64_t down[CTR_MAX_COUNTERS]; /* largest decrease of counter i in one step (0: never) */
 
     ctr_tables tab;       /* count tables; tab.L == 0 and tab.keys == NULL before prepare */
-    size_t max_configs;   /* CTR_MAX_CONFIGS; lowered only by tests of the limit */
+    size_t max_configs;   /* CTR_TABLE_BYTES / (36 + 4K) */
+    size_t max_layer;     /* CTR_MAX_LAYER */
+    size_t max_work;      /* CTR_MAX_WORK (the limits are lowered only by tests) */
 
     /* Sampling scratch, sized by prepare so that sample never allocates. */
     size_t acc_len;       /* the length the accepting list below is for; SIZE_MAX: none */

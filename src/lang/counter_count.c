@@ -360,13 +360,36 @@ static uint64_t hash32(const int32_t *k, size_t w)
     return h;
 }
 
+static bool keys_equal32(const int32_t *x, const int32_t *y, size_t w)
+{
+    for (size_t i = 0; i < w; i++)
+        if (x[i] != y[i]) return false;
+    return true;
+}
+
+/* Key and count of configuration j. */
+static inline int32_t *tab_key(const ctr_tables *t, size_t w, size_t j)
+{
+    return t->keys[j >> CTR_BLOCK_BITS] + (j & (CTR_BLOCK - 1)) * w;
+}
+
+static inline long double *tab_F(const ctr_tables *t, size_t j)
+{
+    return t->F[j >> CTR_BLOCK_BITS] + (j & (CTR_BLOCK - 1));
+}
+
 void sp_counter_tables_free(ctr_tables *t)
 {
+    for (size_t b = 0; b < t->nblocks; b++) {
+        free(t->keys[b]);
+        free(t->F[b]);
+    }
     free(t->keys);
     free(t->F);
-    free(t->first);
+    if (t->slots)
+        for (size_t l = 0; l <= t->L; l++) free(t->slots[l]);
     free(t->slots);
-    free(t->slot_off);
+    free(t->first);
     free(t->slot_mask);
     free(t->count);
     memset(t, 0, sizeof *t);
@@ -375,72 +398,55 @@ void sp_counter_tables_free(ctr_tables *t)
 /* Absolute index of configuration `key` in layer `layer`, or SIZE_MAX if it is not there. */
 static size_t layer_find(const ctr_tables *t, size_t w, size_t layer, const int32_t *key)
 {
-    const uint32_t *slots = t->slots + t->slot_off[layer];
+    const uint32_t *slots = t->slots[layer];
     size_t mask = t->slot_mask[layer], base = t->first[layer];
     for (size_t i = hash32(key, w) & mask;; i = (i + 1) & mask) {
         uint32_t e = slots[i];
         if (e == UINT32_MAX) return SIZE_MAX;
-        if (memcmp(t->keys + (base + e) * w, key, w * sizeof *key) == 0) return base + e;
+        if (keys_equal32(tab_key(t, w, base + e), key, w)) return base + e;
     }
 }
 
-/* The hash table of the layer being built: indices relative to the layer's first
- * configuration `base`, at most half full. */
-typedef struct builder {
-    uint32_t *slots; /* [mask + 1] */
-    size_t mask;
-    size_t base;
-} builder;
-
-static void builder_reset(builder *b, size_t expect, size_t base)
+/* Give layer `layer` (configurations first[layer] .. n - 1) a hash table of at least twice
+ * `expect` slots, replacing the one it has. */
+static void layer_rehash(ctr_tables *t, size_t w, size_t layer, size_t expect)
 {
     size_t size = 16;
     while (size < 2 * expect) size *= 2;
-    free(b->slots);
-    b->slots = sp_malloc(size, sizeof *b->slots);
-    memset(b->slots, 0xff, size * sizeof *b->slots);
-    b->mask = size - 1;
-    b->base = base;
+    free(t->slots[layer]);
+    uint32_t *slots = t->slots[layer] = sp_malloc(size, sizeof *slots);
+    memset(slots, 0xff, size * sizeof *slots);
+    t->slot_mask[layer] = size - 1;
+    for (size_t j = t->first[layer]; j < t->n; j++) {
+        size_t i = hash32(tab_key(t, w, j), w) & (size - 1);
+        while (slots[i] != UINT32_MAX) i = (i + 1) & (size - 1);
+        slots[i] = (uint32_t)(j - t->first[layer]);
+    }
 }
 
-static void builder_insert(builder *b, const ctr_tables *t, size_t w, size_t idx)
+/* Append `key` with count F to the last layer, `layer`, which does not hold it yet. */
+static void layer_append(ctr_tables *t, size_t w, size_t layer, const int32_t *key, long double F)
 {
-    size_t i = hash32(t->keys + idx * w, w) & b->mask;
-    while (b->slots[i] != UINT32_MAX) i = (i + 1) & b->mask;
-    b->slots[i] = (uint32_t)(idx - b->base);
-}
-
-/* Add F to configuration `key` of the layer being built, appending it if new. Returns false
- * when the configuration limit is reached. */
-static bool builder_add(builder *b, ctr_tables *t, size_t w, const int32_t *key, long double F,
-                        size_t limit)
-{
-    for (size_t i = hash32(key, w) & b->mask;; i = (i + 1) & b->mask) {
-        uint32_t e = b->slots[i];
-        if (e == UINT32_MAX) break;
-        size_t j = b->base + e;
-        if (memcmp(t->keys + j * w, key, w * sizeof *key) == 0) {
-            t->F[j] += F;
-            return true;
-        }
+    size_t j = t->n;
+    if ((j & (CTR_BLOCK - 1)) == 0) {
+        SP_GROW(t->keys, t->bcap, t->nblocks + 1);
+        t->F = sp_realloc(t->F, t->bcap, sizeof *t->F);
+        t->keys[t->nblocks] = sp_malloc((size_t)CTR_BLOCK * w, sizeof **t->keys);
+        t->F[t->nblocks] = sp_malloc(CTR_BLOCK, sizeof **t->F);
+        t->nblocks++;
     }
-    if (t->n == limit) return false;
-    if (t->n == t->kcap) {
-        t->kcap = t->kcap ? 2 * t->kcap : 1024;
-        if (t->kcap > limit) t->kcap = limit;
-        t->keys = sp_realloc(t->keys, t->kcap * w, sizeof *t->keys);
-        t->F = sp_realloc(t->F, t->kcap, sizeof *t->F);
+    memcpy(tab_key(t, w, j), key, w * sizeof *key);
+    *tab_F(t, j) = F;
+    t->n++;
+    size_t size = t->slot_mask[layer] + 1, used = t->n - t->first[layer];
+    if (2 * used > size) {
+        layer_rehash(t, w, layer, used);
+        return;
     }
-    size_t j = t->n++;
-    memcpy(t->keys + j * w, key, w * sizeof *key);
-    t->F[j] = F;
-    if (2 * (j - b->base + 1) > b->mask + 1) {
-        builder_reset(b, j - b->base + 1, b->base);
-        for (size_t x = b->base; x <= j; x++) builder_insert(b, t, w, x);
-    } else {
-        builder_insert(b, t, w, j);
-    }
-    return true;
+    uint32_t *slots = t->slots[layer];
+    size_t i = hash32(key, w) & (size - 1);
+    while (slots[i] != UINT32_MAX) i = (i + 1) & (size - 1);
+    slots[i] = (uint32_t)(used - 1);
 }
 
 /* Forward counts F_t(config) = number of strings of length t leading from the start to config,
@@ -448,7 +454,7 @@ static bool builder_add(builder *b, ctr_tables *t, size_t w, const int32_t *key,
  * steps left: such configurations lie on no accepting path of length <= L, so every count(n),
  * n <= L, and every backward sampling step is unaffected. count(n) = sum of F_n over accepting
  * configurations. Time O(sum over layers of |layer| * transitions per state), memory
- * O(configurations). */
+ * O(configurations), both capped (see CTR_TABLE_BYTES in counter.h). */
 int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
 {
     sp_counter *a = lang->impl;
@@ -458,40 +464,37 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
     memset(&t, 0, sizeof t);
     t.L = L;
     t.first = sp_calloc(L + 2, sizeof *t.first);
-    t.slot_off = sp_calloc(L + 1, sizeof *t.slot_off);
+    t.slots = sp_calloc(L + 1, sizeof *t.slots);
     t.slot_mask = sp_calloc(L + 1, sizeof *t.slot_mask);
     t.count = sp_calloc(L + 1, sizeof *t.count);
-    builder b = {0};
-    builder_reset(&b, 1, 0);
-    size_t acc_max = 1; /* most accepting configurations in one layer */
+    size_t acc_max = 1;                  /* most accepting configurations in one layer */
+    size_t work = 0, hcost = a->nbound;  /* steps (see CTR_MAX_WORK) */
+    const char *limit = NULL;            /* the limit that stopped the tables */
+    size_t limit_value = 0, layer = 0;
     int64_t start64[CTR_MAX_COUNTERS + 1] = {a->start};
     int32_t key[CTR_MAX_COUNTERS + 1] = {a->start};
+    layer_rehash(&t, w, 0, 1);
     if (sp_counter_lower_bound(a, a->start, start64 + 1) <= (int64_t)L)
-        builder_add(&b, &t, w, key, 1, a->max_configs);
+        layer_append(&t, w, 0, key, 1);
 
-    for (size_t layer = 0;; layer++) {
+    for (;; layer++) {
         size_t lo = t.first[layer], hi = t.n;
         t.first[layer + 1] = hi;
-        SP_GROW(t.slots, t.scap, t.nslots + b.mask + 1);
-        memcpy(t.slots + t.nslots, b.slots, (b.mask + 1) * sizeof *b.slots);
-        t.slot_off[layer] = t.nslots;
-        t.slot_mask[layer] = b.mask;
-        t.nslots += b.mask + 1;
         /* Every weight sampling reads is some F or a partial sum of an accepting layer's F
          * (at most count(t)), so finite F and counts keep sampling exact. */
         long double c = 0;
         bool finite = true;
         size_t nacc = 0;
         for (size_t j = lo; j < hi; j++) {
-            const int32_t *k = t.keys + j * w;
-            finite = finite && isfinite(t.F[j]);
+            const int32_t *k = tab_key(&t, w, j);
+            long double F = *tab_F(&t, j);
+            finite = finite && isfinite(F);
             if (ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) {
-                c += t.F[j];
+                c += F;
                 nacc++;
             }
         }
         if (!finite || !isfinite(c)) {
-            free(b.slots);
             sp_counter_tables_free(&t);
             return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
                                 "%s: counting strings of length %zu needs numbers beyond long "
@@ -504,14 +507,19 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
         if (layer == L) break;
 
         int64_t left = (int64_t)(L - layer - 1);
-        builder_reset(&b, hi - lo, hi);
-        for (size_t j = lo; j < hi; j++) {
-            memcpy(key, t.keys + j * w, w * sizeof *key);
-            long double F = t.F[j];
+        layer_rehash(&t, w, layer + 1, hi - lo);
+        for (size_t j = lo; j < hi && !limit; j++) {
+            memcpy(key, tab_key(&t, w, j), w * sizeof *key);
+            long double F = *tab_F(&t, j);
             int q = key[0];
             uint32_t sig = ctr_sig32(key + 1, K);
             for (uint32_t x = a->sfirst[q]; x < a->sfirst[q + 1]; x++) {
                 const ctr_trans *tr = &a->trans[x];
+                if (++work > a->max_work) {
+                    limit = "steps";
+                    limit_value = a->max_work;
+                    break;
+                }
                 if (!ctr_holds(tr->guard, sig)) continue;
                 int32_t succ[CTR_MAX_COUNTERS + 1];
                 int64_t succ64[CTR_MAX_COUNTERS];
@@ -520,20 +528,34 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
                     succ[1 + i] = key[1 + i] + tr->add[i]; /* |value| <= 8 L: fits */
                     succ64[i] = succ[1 + i];
                 }
-                if (sp_counter_lower_bound(a, tr->to, succ64) > left) continue;
-                if (!builder_add(&b, &t, w, succ, F, a->max_configs)) {
-                    free(b.slots);
-                    sp_counter_tables_free(&t);
-                    return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
-                                        "counting %s up to length %zu needs more than %zu "
-                                        "configurations of its counter automaton (the limit); "
-                                        "ask for shorter strings",
-                                        lang->name, L, a->max_configs);
+                size_t found = layer_find(&t, w, layer + 1, succ);
+                if (found != SIZE_MAX) {
+                    *tab_F(&t, found) += F;
+                    continue;
                 }
+                work += hcost;
+                if (sp_counter_lower_bound(a, tr->to, succ64) > left) continue;
+                if (t.n == a->max_configs) {
+                    limit = "configurations of its counter automaton";
+                    limit_value = a->max_configs;
+                    break;
+                }
+                if (t.n - hi == a->max_layer) {
+                    limit = "configurations of its counter automaton at one length";
+                    limit_value = a->max_layer;
+                    break;
+                }
+                layer_append(&t, w, layer + 1, succ, F);
             }
         }
+        if (limit) {
+            sp_counter_tables_free(&t);
+            return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
+                                "counting %s up to length %zu needs more than %zu %s (the limit, "
+                                "reached at length %zu); ask for shorter strings",
+                                lang->name, L, limit_value, limit, layer + 1);
+        }
     }
-    free(b.slots);
     sp_counter_tables_free(&a->tab);
     a->tab = t;
     /* Sampling scratch for the accepting configurations of one layer, so that sample never
@@ -566,10 +588,10 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
         a->acc_n = 0;
         long double cum = 0;
         for (size_t j = t->first[n]; j < t->first[n + 1]; j++) {
-            const int32_t *k = t->keys + j * w;
+            const int32_t *k = tab_key(t, w, j);
             if (!ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) continue;
             SP_ASSERT(a->acc_n < a->acc_cap);
-            cum += t->F[j];
+            cum += *tab_F(t, j);
             a->acc_idx[a->acc_n] = j;
             a->acc_cum[a->acc_n++] = cum;
         }
@@ -585,7 +607,7 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
     }
     size_t j = a->acc_idx[lo];
     for (size_t layer = n; layer > 0; layer--) {
-        const int32_t *k = t->keys + j * w;
+        const int32_t *k = tab_key(t, w, j);
         int q = k[0];
         size_t m = 0;
         long double sum = 0;
@@ -597,10 +619,10 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
             if (!ctr_holds(tr->guard, ctr_sig32(pred + 1, K))) continue;
             size_t p = layer_find(t, w, layer - 1, pred);
             if (p == SIZE_MAX) continue;
-            a->pw[m] = t->F[p];
+            a->pw[m] = *tab_F(t, p);
             a->pidx[m] = p;
             a->psym[m] = tr->sym;
-            sum += t->F[p];
+            sum += a->pw[m];
             m++;
         }
         SP_ASSERT(m > 0);
