@@ -32,9 +32,9 @@ enum { CTR_NEG = 1, CTR_ZERO = 2, CTR_POS = 4, CTR_ANY = 7 };
  *     caches, and every insertion then costs a cache miss);
  *   - CTR_MAX_WORK bounds the steps: one per transition examined, plus the number of
  *     acceptance masks per lower bound evaluated (once per new configuration). */
-#define CTR_TABLE_BYTES ((size_t)192 << 20)
+#define CTR_TABLE_BYTES ((size_t)160 << 20)
 #define CTR_MAX_LAYER ((size_t)1 << 17)
-#define CTR_MAX_WORK ((size_t)1 << 24)
+#define CTR_MAX_WORK ((size_t)1 << 23)
 
 typedef struct ctr_trans {
     int32_t from, sym, to;
