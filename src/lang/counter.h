@@ -89,6 +89,14 @@ typedef struct ctr_set {
     size_t mask;
 } ctr_set;
 
+/* An entry of the search's open list: configuration seen.keys[node] at depth g. */
+typedef struct ctr_open {
+    int64_t f;      /* g + the lower bound */
+    int64_t spread; /* tie-break: summed per-counter steps to the target */
+    int32_t g;
+    uint32_t node;
+} ctr_open;
+
 typedef struct sp_counter {
     int K;                /* counters, 1..8 */
     int nq;               /* states */
@@ -133,13 +141,11 @@ typedef struct sp_counter {
     ctr_set memo;
     uint8_t *memo_val;    /* [memo.n] 1: viable */
     size_t memo_cap;
-    ctr_set seen;         /* visited configurations of the current search */
-    int32_t *depth;       /* [seen.n] BFS depth of each visited configuration */
+    ctr_set seen;         /* configurations the current search has reached */
+    int32_t *depth;       /* [seen.n] the fewest steps found to each of them */
     size_t depth_cap;
-    void *frames;         /* greedy search stack (counter_count.c) */
-    size_t frames_cap;
-    void *kids;           /* greedy search children (counter_count.c) */
-    size_t kids_cap;
+    ctr_open *open;       /* [nopen] the search's open list (a binary heap) */
+    size_t nopen, open_cap;
 } sp_counter;
 
 /* The packed sign word of counters c[0..K). */
@@ -199,12 +205,11 @@ static inline bool ctr_accepting64(const sp_counter *a, const int64_t *key)
 typedef enum ctr_verdict { CTR_FOUND, CTR_NONE, CTR_BUDGET } ctr_verdict;
 
 /* Whether an accepting configuration is reachable from key ([state, counters]) within H
- * steps: a greedy depth-first search of at most `greedy` expansions that finds typical
- * witnesses at once, then an exact breadth-first search of at most `budget` work units (one per
- * transition examined and per acceptance mask consulted). CTR_BUDGET: undecided. Uses a->seen;
- * afterwards a->seen.n is the number of configurations visited. */
-ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t greedy,
-                             size_t budget);
+ * steps: an A* search, shortest continuations first, of at most `budget` work units (one per
+ * transition examined and one per acceptance mask per lower bound). CTR_FOUND and CTR_NONE are
+ * exact; CTR_BUDGET: undecided. Uses a->seen; afterwards a->seen.n is the number of
+ * configurations reached. */
+ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t budget);
 
 /* The next() operation (see sp_lang_next). */
 bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end);

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* next() search budgets (see sp_counter_reach): some tens of milliseconds at most per new
- * configuration; results are memoised. */
-#define NEXT_BUDGET ((size_t)1 << 21)
-#define GREEDY_BUDGET_MAX ((size_t)1 << 16)
+/* Work units (see search) of one next() call, for all the symbols together: about a
+ * millisecond. */
+#define NEXT_BUDGET ((size_t)1 << 15)
+/* next() searches at least this far (the length the count tables always cover). */
+#define NEXT_MIN_HORIZON 64
+/* Configurations whose viability next() remembers (then it starts over). */
 #define MEMO_MAX ((size_t)1 << 18)
 
 /* ---- configuration sets ---------------------------------------------------------------- */
@@ -58,32 +60,46 @@ static void set_reset(ctr_set *s)
     else memset(s->slots, 0xff, (s->mask + 1) * sizeof *s->slots);
 }
 
-static size_t set_find(const ctr_set *s, const int64_t *key)
+static bool keys_equal64(const int64_t *x, const int64_t *y, size_t w)
+{
+    for (size_t i = 0; i < w; i++)
+        if (x[i] != y[i]) return false;
+    return true;
+}
+
+/* The index of key, or SIZE_MAX; *slot: where the search for it ended. */
+static size_t set_probe(const ctr_set *s, const int64_t *key, size_t *slot)
 {
     for (size_t i = hash64(key, s->w) & s->mask;; i = (i + 1) & s->mask) {
         uint32_t e = s->slots[i];
+        *slot = i;
         if (e == UINT32_MAX) return SIZE_MAX;
-        if (memcmp(s->keys + (size_t)e * s->w, key, s->w * sizeof *key) == 0) return e;
+        if (keys_equal64(s->keys + (size_t)e * s->w, key, s->w)) return e;
     }
+}
+
+static size_t set_find(const ctr_set *s, const int64_t *key)
+{
+    size_t slot;
+    return set_probe(s, key, &slot);
 }
 
 static size_t set_add(ctr_set *s, const int64_t *key, bool *added)
 {
     *added = false;
-    size_t found = set_find(s, key);
+    size_t i, found = set_probe(s, key, &i);
     if (found != SIZE_MAX) return found;
     if (2 * (s->n + 1) > s->mask + 1) {
         set_alloc_slots(s, 2 * (s->mask + 1));
         for (size_t e = 0; e < s->n; e++) {
-            size_t i = hash64(s->keys + e * s->w, s->w) & s->mask;
-            while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
-            s->slots[i] = (uint32_t)e;
+            size_t j = hash64(s->keys + e * s->w, s->w) & s->mask;
+            while (s->slots[j] != UINT32_MAX) j = (j + 1) & s->mask;
+            s->slots[j] = (uint32_t)e;
         }
+        set_probe(s, key, &i);
     }
     SP_GROW(s->keys, s->cap, (s->n + 1) * s->w);
     memcpy(s->keys + s->n * s->w, key, s->w * sizeof *key);
-    size_t i = hash64(key, s->w) & s->mask;
-    while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
     s->slots[i] = (uint32_t)s->n;
     *added = true;
     return s->n++;
@@ -102,8 +118,7 @@ void sp_counter_search_free(sp_counter *a)
     free(a->memo_val);
     set_free(&a->seen);
     free(a->depth);
-    free(a->frames);
-    free(a->kids);
+    free(a->open);
 }
 
 /* ---- lower bound ----------------------------------------------------------------------- */
@@ -116,11 +131,11 @@ static int64_t steps_to(int64_t v, unsigned S, int64_t up, int64_t down)
     if (S & s) return 0;
     if (v > 0) { /* S has no positive values: the nearest target is 0 or -1 */
         int64_t d = (S & CTR_ZERO) ? v : v + 1;
-        return down ? (d + down - 1) / down : CTR_INF;
+        return down == 1 ? d : down ? (d + down - 1) / down : CTR_INF;
     }
     if (v < 0) {
         int64_t d = (S & CTR_ZERO) ? -v : -v + 1;
-        return up ? (d + up - 1) / up : CTR_INF;
+        return up == 1 ? d : up ? (d + up - 1) / up : CTR_INF;
     }
     if ((S & CTR_POS) && up) return 1;
     if ((S & CTR_NEG) && down) return 1;
@@ -146,136 +161,134 @@ int64_t sp_counter_lower_bound(const sp_counter *a, int q, const int64_t *c)
 
 /* ---- reachability of acceptance ---------------------------------------------------------- */
 
-typedef struct ctr_kid {
-    int64_t h;
-    int64_t key[CTR_MAX_COUNTERS + 1];
-} ctr_kid;
-
-typedef struct ctr_frame {
-    size_t begin, end, cursor; /* this configuration's children: kids[begin .. end) */
-    int64_t depth;
-} ctr_frame;
-
-/* Push a frame whose children are key's successors that can still reach acceptance within
- * H, nearest (by the lower bound) first. Returns 1 if a child is accepting, -1 if *work
- * passed `budget` (one state may have 100000 transitions), 0 otherwise. */
-static int greedy_expand(sp_counter *a, const int64_t *key, int64_t depth, int64_t H,
-                         size_t *nframes, size_t *nkids, size_t *work, size_t budget)
+/* The lower bound of sp_counter_lower_bound for key ([state, counters]), and in *spread the
+ * sum of the per-counter steps for the mask that attains it: among configurations equally
+ * far by the bound, the one with less left to do on its counters is tried first. */
+static int64_t bound_spread(const sp_counter *a, const int64_t *key, int64_t *spread)
 {
-    ctr_frame *frames = a->frames;
-    ctr_kid *kids = a->kids;
-    size_t begin = *nkids;
+    int64_t best = CTR_INF, best_sum = CTR_INF;
     int q = (int)key[0];
-    uint32_t sig = ctr_sig64(key + 1, a->K);
-    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
-        const ctr_trans *t = &a->trans[j];
-        if (++*work > budget) return -1;
-        if (!ctr_holds(t->guard, sig)) continue;
-        int64_t succ[CTR_MAX_COUNTERS + 1];
-        ctr_apply64(a, t, key, succ);
-        *work += a->nbound;
-        int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
-        if (h >= CTR_INF || depth + 1 + h > H) continue;
-        if (h == 0 && ctr_accepting64(a, succ)) return 1;
-        if (*nkids == a->kids_cap) {
-            a->kids_cap = a->kids_cap ? 2 * a->kids_cap : 64;
-            a->kids = kids = sp_realloc(kids, a->kids_cap, sizeof *kids);
+    for (size_t e = 0; e < a->nbound; e++) {
+        const ctr_bound *x = &a->bound[e];
+        if (x->dist[q] == CTR_DIST_INF) continue;
+        int64_t need = x->dist[q], sum = 0;
+        for (int i = 0; i < a->K && need < CTR_INF; i++) {
+            int64_t s = steps_to(key[1 + i], (x->mask >> (3 * i)) & 7, a->up[i], a->down[i]);
+            if (s > need) need = s;
+            sum += s < CTR_INF ? s : 0;
         }
-        ctr_kid *k = &kids[(*nkids)++];
-        k->h = h;
-        memcpy(k->key, succ, a->w * sizeof *succ);
-    }
-    for (size_t i = begin + 1; i < *nkids; i++) /* insertion sort: few children */
-        for (size_t j = i; j > begin && kids[j].h < kids[j - 1].h; j--) {
-            ctr_kid tmp = kids[j];
-            kids[j] = kids[j - 1];
-            kids[j - 1] = tmp;
+        if (need < best || (need == best && sum < best_sum)) {
+            best = need;
+            best_sum = sum;
         }
-    if (*nframes == a->frames_cap) {
-        a->frames_cap = a->frames_cap ? 2 * a->frames_cap : 64;
-        a->frames = frames = sp_realloc(frames, a->frames_cap, sizeof *frames);
     }
-    frames[(*nframes)++] = (ctr_frame){begin, *nkids, begin, depth};
-    return 0;
+    *spread = best_sum;
+    return best;
 }
 
-/* Depth-first search that always tries the successor nearest to acceptance first. It finds
- * the witness at once for automata that finish by counting down, and is only a fast path:
- * failing here proves nothing. */
-static bool greedy_search(sp_counter *a, const int64_t *start, int64_t H, size_t expansions)
+/* The open list of the search: a binary heap, least f first, then the deepest, then the
+ * least spread, then the oldest node, so the order is fully determined. */
+static bool open_before(const ctr_open *x, const ctr_open *y)
 {
-    ctr_set *seen = &a->seen;
-    set_reset(seen);
-    bool added;
-    set_add(seen, start, &added);
-    size_t nframes = 0, nkids = 0, work = 0, done = 1;
-    int r = greedy_expand(a, start, 0, H, &nframes, &nkids, &work, NEXT_BUDGET);
-    while (r == 0 && nframes && done < expansions) {
-        ctr_frame *f = &((ctr_frame *)a->frames)[nframes - 1];
-        if (f->cursor == f->end) {
-            nkids = f->begin;
-            nframes--;
-            continue;
-        }
-        int64_t key[CTR_MAX_COUNTERS + 1];
-        memcpy(key, ((ctr_kid *)a->kids)[f->cursor++].key, a->w * sizeof *key);
-        int64_t depth = f->depth + 1;
-        set_add(seen, key, &added);
-        if (!added) continue;
-        done++;
-        r = greedy_expand(a, key, depth, H, &nframes, &nkids, &work, NEXT_BUDGET);
-    }
-    return r == 1;
+    if (x->f != y->f) return x->f < y->f;
+    if (x->g != y->g) return x->g > y->g;
+    if (x->spread != y->spread) return x->spread < y->spread;
+    return x->node < y->node;
 }
 
-/* Breadth-first search over every configuration reachable from start within H steps that the
- * lower bound does not rule out: exact for "is acceptance reachable within H steps" unless the
- * budget runs out first. */
-static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, size_t budget)
+static void open_push(sp_counter *a, ctr_open e)
+{
+    SP_GROW(a->open, a->open_cap, a->nopen + 1);
+    size_t i = a->nopen++;
+    while (i > 0 && open_before(&e, &a->open[(i - 1) / 2])) {
+        a->open[i] = a->open[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    a->open[i] = e;
+}
+
+static ctr_open open_pop(sp_counter *a)
+{
+    ctr_open top = a->open[0], last = a->open[--a->nopen];
+    size_t i = 0, n = a->nopen;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && open_before(&a->open[c + 1], &a->open[c])) c++;
+        if (!open_before(&a->open[c], &last)) break;
+        a->open[i] = a->open[c];
+        i = c;
+    }
+    if (n) a->open[i] = last;
+    return top;
+}
+
+/* A* search from start for an accepting configuration within H steps: configurations in
+ * order of f = depth + lower bound (the bound is consistent, so a configuration is expanded at
+ * its least depth and the shortest continuations are found first), pruning those with f > H.
+ * It stops at the first accepting configuration generated. CTR_NONE is exact: no string of at
+ * most H symbols leads from start to acceptance. *work counts one unit per transition examined
+ * and nbound per lower bound; past `budget` the answer is CTR_BUDGET. */
+static ctr_verdict search(sp_counter *a, const int64_t *start, int64_t H, size_t budget,
+                          size_t *work)
 {
     ctr_set *seen = &a->seen;
+    size_t w = a->w;
     set_reset(seen);
+    a->nopen = 0;
+    *work = a->nbound;
     if (ctr_accepting64(a, start)) return CTR_FOUND;
-    if (sp_counter_lower_bound(a, (int)start[0], start + 1) > H) return CTR_NONE;
+    int64_t s0, h0 = bound_spread(a, start, &s0);
+    if (h0 > H) return CTR_NONE;
     bool added;
-    size_t work = 0;
     set_add(seen, start, &added);
-    SP_GROW(a->depth, a->depth_cap, seen->n);
+    SP_GROW(a->depth, a->depth_cap, 1);
     a->depth[0] = 0;
-    for (size_t i = 0; i < seen->n; i++) {
+    open_push(a, (ctr_open){h0, s0, 0, 0});
+    while (a->nopen) {
+        ctr_open e = open_pop(a);
+        if (e.g != a->depth[e.node]) continue; /* reached again by a shorter path */
         int64_t key[CTR_MAX_COUNTERS + 1];
-        memcpy(key, seen->keys + i * a->w, a->w * sizeof *key);
-        int32_t d = a->depth[i];
+        memcpy(key, seen->keys + (size_t)e.node * w, w * sizeof *key);
         int q = (int)key[0];
         uint32_t sig = ctr_sig64(key + 1, a->K);
         for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
             const ctr_trans *t = &a->trans[j];
-            if (++work > budget) return CTR_BUDGET;
+            if (++*work > budget) return CTR_BUDGET;
             if (!ctr_holds(t->guard, sig)) continue;
             int64_t succ[CTR_MAX_COUNTERS + 1];
             ctr_apply64(a, t, key, succ);
-            work += a->nbound;
-            int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
-            if (h >= CTR_INF || d + 1 + h > H) continue;
+            *work += a->nbound;
+            int64_t s, h = bound_spread(a, succ, &s);
+            if (h > H - e.g - 1) continue; /* also h == CTR_INF */
             if (h == 0 && ctr_accepting64(a, succ)) return CTR_FOUND;
             size_t idx = set_add(seen, succ, &added);
-            if (!added) continue;
+            if (!added && a->depth[idx] <= e.g + 1) continue;
             SP_GROW(a->depth, a->depth_cap, seen->n);
-            a->depth[idx] = d + 1;
+            a->depth[idx] = e.g + 1;
+            open_push(a, (ctr_open){e.g + 1 + h, s, e.g + 1, (uint32_t)idx});
         }
     }
     return CTR_NONE;
 }
 
-/* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]).
+ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t budget)
+{
+    size_t work;
+    return search(a, key, H, budget, &work);
+}
+
+/* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]): at least
+ * NEXT_MIN_HORIZON, so that every member of length <= NEXT_MIN_HORIZON keeps all its prefixes
+ * viable (the budget permitting), and beyond that H = |Q| (V + 1) with
+ *     V = 2K (sum_i (|c_i| + 1) + |Q|).
  *
  * Claim: if some accepting continuation has total counter movement (the sum over its steps
- * and counters of |change|) at most
- *     V = 2K (sum_i (|c_i| + 1) + |Q|),
- * then one of length <= H = |Q| (V + 1) exists. Proof: take the shortest continuation with
- * movement <= V; cutting out a cycle of configurations never adds movement, so it repeats no
- * configuration. Between two steps that move a counter the counters are fixed, so it visits at
- * most |Q| - 1 further configurations there; and it has at most V moving steps.
+ * and counters of |change|) at most V, then one of length <= H exists. Proof: take the
+ * shortest continuation with movement <= V; cutting out a cycle of configurations never adds
+ * movement, so it repeats no configuration. Between two steps that move a counter the counters
+ * are fixed, so it visits at most |Q| - 1 further configurations there; and it has at most V
+ * moving steps.
  *
  * V is enough for every automaton whose counters change by at most 1 per step and which,
  * from the configurations it can reach, finishes by counting each counter to its target sign
@@ -283,8 +296,9 @@ static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, si
  * and counter: down in one, up in the next), and pumping a counter up to |Q| units away from
  * its target and back (one cycle of states per unit). All the zoo languages are of this kind.
  * It is not enough for automata that must pump further (say |Q|^2 units): two-counter
- * reachability is undecidable in general, and the bounded search then answers "not viable". */
-static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
+ * reachability is undecidable in general, and the search then answers "not viable" for a
+ * configuration whose every continuation is longer than H. */
+static int64_t next_horizon(const sp_counter *a, const int64_t *key)
 {
     int64_t sum = a->nq;
     for (int i = 0; i < a->K; i++) {
@@ -292,35 +306,24 @@ static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
         if (v > ((int64_t)1 << 40)) v = (int64_t)1 << 40;
         sum += v + 1;
     }
-    *V = 2 * a->K * sum;
-    return (int64_t)a->nq * (*V + 1);
+    int64_t V = 2 * a->K * sum, H = (int64_t)a->nq * (V + 1);
+    return H > NEXT_MIN_HORIZON ? H : NEXT_MIN_HORIZON;
 }
 
-ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t greedy,
-                             size_t budget)
+static void memo_put(sp_counter *a, const int64_t *key, bool viable)
 {
-    if (ctr_accepting64(a, key) || greedy_search(a, key, H, greedy)) return CTR_FOUND;
-    return bfs_search(a, key, H, budget);
-}
-
-/* Whether an accepting configuration is reachable from key (within next_horizon). */
-static bool viable(sp_counter *a, const int64_t *key)
-{
-    if (ctr_accepting64(a, key)) return true;
-    size_t m = set_find(&a->memo, key);
-    if (m != SIZE_MAX) return a->memo_val[m];
-    int64_t V, H = next_horizon(a, key, &V);
-    size_t g = (size_t)(4 * (V + a->nq) + 64);
-    if (g > GREEDY_BUDGET_MAX) g = GREEDY_BUDGET_MAX;
-    bool ok = sp_counter_reach(a, key, H, g, NEXT_BUDGET) == CTR_FOUND;
     if (a->memo.n == MEMO_MAX) set_reset(&a->memo);
     bool added;
-    m = set_add(&a->memo, key, &added);
+    size_t m = set_add(&a->memo, key, &added);
     SP_GROW(a->memo_val, a->memo_cap, a->memo.n);
-    a->memo_val[m] = ok;
-    return ok;
+    a->memo_val[m] = viable;
 }
 
+/* valid[a] for each transition that applies after p: whether its target is viable. The call
+ * has NEXT_BUDGET work units for all targets together; each target not yet memoised gets the
+ * budget left divided by the targets still to decide (what a search leaves flows on to the
+ * next). A target whose search runs out of budget counts as viable and is not memoised;
+ * decided targets are (the answer is a pure function of the configuration). */
 bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
 {
     sp_counter *a = lang->impl; /* mutable scratch; see sp_counter */
@@ -334,12 +337,30 @@ bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, b
     int q = (int)key[0];
     *can_end = ctr_accepting(a, q, sig);
     bool any = *can_end;
+    size_t pending = 0, left = NEXT_BUDGET;
+    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++)
+        pending += ctr_holds(a->trans[j].guard, sig);
     for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
         const ctr_trans *t = &a->trans[j];
         if (!ctr_holds(t->guard, sig)) continue;
         int64_t succ[CTR_MAX_COUNTERS + 1];
         ctr_apply64(a, t, key, succ);
-        if (viable(a, succ)) {
+        bool ok = true; /* undecided when the budget is gone */
+        if (left > 0) {
+            left--;
+            size_t m = set_find(&a->memo, succ);
+            if (m != SIZE_MAX) {
+                ok = a->memo_val[m];
+            } else {
+                size_t work;
+                ctr_verdict v = search(a, succ, next_horizon(a, succ), left / pending, &work);
+                left -= work < left ? work : left;
+                ok = v != CTR_NONE;
+                if (v != CTR_BUDGET) memo_put(a, succ, ok);
+            }
+        }
+        pending--;
+        if (ok) {
             valid[t->sym] = true;
             any = true;
         }
