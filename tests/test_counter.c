@@ -511,6 +511,135 @@ static void test_pump(void **state)
     sp_lang_destroy(lang);
 }
 
+/* Symbol index by spelling (the symbol must exist). */
+static int sym(const sp_lang *lang, const char *name)
+{
+    int i = sp_lang_symbol_index(lang, name, strlen(name));
+    assert_true(i >= 0);
+    return i;
+}
+
+/* Sixteen vector pairs on eight counters, then a password: from every configuration the
+ * shortest completion is short (undo a vector or two, then p0 .. p4), but the configurations
+ * multiply by 33 per symbol, so a search that does not go shortest-first drowns. */
+static void test_vectors_next(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_path(tu_src_path("tests/fixtures/counter-vectors.yaml"));
+    size_t k = sp_lang_alphabet_size(lang);
+    assert_int_equal(k, 37);
+    int member[7] = {sym(lang, "x0"), sym(lang, "y0"), sym(lang, "p0"), sym(lang, "p1"),
+                     sym(lang, "p2"), sym(lang, "p3"), sym(lang, "p4")};
+    assert_true(sp_lang_accepts(lang, member, 7));
+    bool valid[37], can_end;
+    double worst = 0;
+    for (size_t n = 0; n <= 7; n++) {
+        double t0 = now();
+        bool viable = sp_lang_next(lang, member, n, valid, &can_end);
+        double dt = now() - t0;
+        if (dt > worst) worst = dt;
+        if (!viable || (n < 7 && !valid[member[n]]) || can_end != (n == 7))
+            fail_msg("vectors: next() wrong after the first %zu symbols of a member", n);
+    }
+    printf("# vectors: slowest next() on a member's prefixes: %.2f ms\n", 1e3 * worst);
+    /* After the empty prefix every x_i, y_i and p0 is valid; p1 .. p4 have no transition. */
+    assert_true(sp_lang_next(lang, member, 0, valid, &can_end));
+    for (size_t a = 0; a < k; a++) {
+        const char *name = sp_lang_symbol(lang, (int)a);
+        assert_int_equal(valid[a], name[0] != 'p' || strcmp(name, "p0") == 0);
+    }
+    assert_false(can_end);
+    /* x0 p0 leaves counter vector v0 in the password chain, which never changes it: dead. */
+    int dead[2] = {sym(lang, "x0"), sym(lang, "p0")};
+    assert_false(sp_lang_next(lang, dead, 2, valid, &can_end));
+    assert_true(sp_lang_next(lang, dead, 1, valid, &can_end));
+    assert_false(valid[dead[1]]);
+    int twice[3] = {sym(lang, "x3"), sym(lang, "x7"), sym(lang, "y12")};
+    assert_true(sp_lang_next(lang, twice, 3, valid, &can_end));
+    assert_true(valid[sym(lang, "p0")] == false && valid[sym(lang, "y3")]);
+
+    /* The search itself: from each successor of the start it finds acceptance (a continuation
+     * of at most 6 symbols) after a few dozen configurations, not after exhausting a budget. */
+    sp_counter *a = lang->impl;
+    size_t most = 0;
+    for (uint32_t j = a->sfirst[a->start]; j < a->sfirst[a->start + 1]; j++) {
+        int64_t key[CTR_MAX_COUNTERS + 1] = {a->trans[j].to};
+        for (int i = 0; i < a->K; i++) key[1 + i] = a->trans[j].add[i];
+        assert_int_equal(sp_counter_reach(a, key, 1000000, 4096), CTR_FOUND);
+        if (a->seen.n > most) most = a->seen.n;
+    }
+    printf("# vectors: at most %zu configurations reached per search from the start\n", most);
+    assert_true(most < 200);
+    sp_lang_destroy(lang);
+}
+
+/* next() searches at least 64 steps ahead, whatever its horizon formula says: here a +1 per
+ * 'a' and -8 per 'b', so after 'a' the shortest completion (7 a's and a b) is longer than
+ * |Q| (V + 1) = 7. Every prefix of every member of length <= 36 must stay viable. */
+static void test_next_min_horizon(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_text("name: eight\ndescription: '#a = 8 #b.'\nclass: counter\n"
+                                 "alphabet: [a, b]\nkind: counter\ncounters: 1\nstates: [q]\n"
+                                 "transitions:\n  - {from: q, symbol: a, to: q, add: [1]}\n"
+                                 "  - {from: q, symbol: b, to: q, add: [-8]}\n"
+                                 "accept:\n  - {state: q, counters: [zero]}\n");
+    assert_true(sp_lang_count(lang, 9) == 9);
+    gsl_rng *r = sp_rng_new(9);
+    int s[36];
+    bool valid[2], can_end;
+    sp_error err;
+    for (size_t n = 9; n <= 36; n += 9)
+        for (int d = 0; d < 20; d++) {
+            assert_int_equal(sp_lang_sample(lang, n, r, s, &err), SP_OK);
+            for (size_t i = 0; i <= n; i++) {
+                assert_true(sp_lang_next(lang, s, i, valid, &can_end));
+                if (i < n) assert_true(valid[s[i]]);
+            }
+            assert_true(can_end);
+        }
+    gsl_rng_free(r);
+    sp_lang_destroy(lang);
+}
+
+/* When the budget runs out the answer is "viable": after 'w' the automaton is in a trap whose
+ * exit needs counter 8 negative while every step raises it, but seven free counters make the
+ * space too large to search. next() says viable (an over-approximation), and fast. */
+static void test_next_budget(void **state)
+{
+    (void)state;
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_puts(&sb, "name: trap\ndescription: d\nclass: counter\n"
+                        "alphabet: [u0, u1, u2, u3, u4, u5, u6, d0, d1, d2, d3, d4, d5, d6, w, z]\n"
+                        "kind: counter\ncounters: 8\nstates: [q, t, f]\ntransitions:\n"
+                        "  - {from: q, symbol: z, to: f}\n  - {from: q, symbol: w, to: t}\n"
+                        "  - {from: t, symbol: z, to: f, guard: [any, any, any, any, any, any, "
+                        "any, negative]}\n");
+    for (int i = 0; i < 7; i++)
+        for (int sign = 1; sign >= -1; sign -= 2) {
+            sp_strbuf_printf(&sb, "  - {from: t, symbol: %c%d, to: t, add: [", sign > 0 ? 'u' : 'd',
+                             i);
+            for (int j = 0; j < 7; j++) sp_strbuf_printf(&sb, "%d, ", j == i ? sign : 0);
+            sp_strbuf_puts(&sb, "1]}\n");
+        }
+    sp_strbuf_puts(&sb, "accept:\n  - {state: f}\n");
+    sp_lang *lang = tu_load_text(sb.buf);
+    sp_strbuf_free(&sb);
+    int s[3] = {sym(lang, "w"), sym(lang, "u0"), sym(lang, "d3")};
+    bool valid[16], can_end;
+    for (size_t n = 0; n <= 3; n++) {
+        double t0 = now();
+        assert_true(sp_lang_next(lang, s, n, valid, &can_end));
+        printf("# trap: next() after %zu symbols: %.2f ms\n", n,
+               1e3 * (now() - t0));
+        assert_false(can_end);
+    }
+    assert_true(valid[sym(lang, "u5")] && valid[sym(lang, "d5")] && !valid[sym(lang, "w")]);
+    assert_false(sp_lang_accepts(lang, s, 3));
+    sp_lang_destroy(lang);
+}
+
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 static void test_uniformity(void **state)
@@ -1081,6 +1210,9 @@ int main(void)
         cmocka_unit_test(test_shuffle_next_bruteforce),
         cmocka_unit_test(test_abc),
         cmocka_unit_test(test_pump),
+        cmocka_unit_test(test_vectors_next),
+        cmocka_unit_test(test_next_min_horizon),
+        cmocka_unit_test(test_next_budget),
         cmocka_unit_test(test_uniformity),
         cmocka_unit_test(test_sample_long),
         cmocka_unit_test(test_determinism),
