@@ -631,8 +631,7 @@ static void test_next_budget(void **state)
     for (size_t n = 0; n <= 3; n++) {
         double t0 = now();
         assert_true(sp_lang_next(lang, s, n, valid, &can_end));
-        printf("# trap: next() after %zu symbols: %.2f ms\n", n,
-               1e3 * (now() - t0));
+        printf("# trap: next() after %zu symbols: %.2f ms\n", n, 1e3 * (now() - t0));
         assert_false(can_end);
     }
     assert_true(valid[sym(lang, "u5")] && valid[sym(lang, "d5")] && !valid[sym(lang, "w")]);
@@ -1093,7 +1092,8 @@ static void test_count_range(void **state)
     (void)state;
     sp_lang *lang = tu_load_text("name: all\ndescription: d\nclass: regular\nalphabet: [a, b]\n"
                                  "kind: counter\ncounters: 1\nstates: [q]\ntransitions:\n"
-                                 "  - {from: q, symbol: a, to: q}\n  - {from: q, symbol: b, to: q}\n"
+                                 "  - {from: q, symbol: a, to: q}\n"
+                                 "  - {from: q, symbol: b, to: q}\n"
                                  "accept:\n  - {state: q}\n");
     sp_error err;
     assert_true(sp_lang_count(lang, 64) == 0x1p64L);
