@@ -134,10 +134,12 @@ typedef struct sp_counter {
     size_t *pidx;         /* [max_in] predecessor configuration indices */
     int *psym;            /* [max_in] the symbol read to leave each predecessor */
 
-    /* next() state: results of earlier searches (a pure function of the configuration, so
-     * keeping them does not change any answer) and search scratch. next() takes a const
+    /* next() state: the search budget per configuration (NEXT_BUDGET / the most symbols
+     * leaving one state), results of earlier searches (a pure function of the configuration,
+     * so keeping them does not change any answer) and search scratch. next() takes a const
      * sp_lang, but lang->impl points to non-const memory; the language is documented as not
      * thread-safe, which is what makes this mutation sound. */
+    size_t next_share;
     ctr_set memo;
     uint8_t *memo_val;    /* [memo.n] 1: viable */
     size_t memo_cap;
@@ -211,10 +213,27 @@ typedef enum ctr_verdict { CTR_FOUND, CTR_NONE, CTR_BUDGET } ctr_verdict;
  * configurations reached. */
 ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t budget);
 
-/* The next() operation (see sp_lang_next). */
+/* The next() operation (see sp_lang_next). What is exact and what is not:
+ *   - a prefix whose run blocks is not viable, and *can_end says whether p is a member: exact;
+ *   - valid[a] is false when no transition on a applies after p: exact;
+ *   - otherwise valid[a] comes from an A* search from the configuration c reached by p·a
+ *     (sp_counter_reach), within H(c) >= 64 steps (next_horizon in counter_count.c) and
+ *     NEXT_BUDGET / (the most symbols leaving one state) work units:
+ *       found an accepting configuration: true, exact (some member extends p·a);
+ *       exhausted every continuation of at most H(c) symbols: false, which is exact unless
+ *         every completion of p·a is longer than H(c) (never for the automata the horizon
+ *         is built for, which include the zoo's; undecidable in general);
+ *       ran out of budget: true, an over-approximation (p·a may be dead).
+ *     So the budget never makes a member's prefix dead, and a member p·a·w with
+ *     |w| <= 64 always has valid[a] true.
+ * The result is *can_end or some valid[a]. Each configuration's answer is a pure function of
+ * it (the budget is a constant of the automaton), so next() is a pure function of the prefix
+ * and remembering answers changes none. next(p) may mark a valid on a budget-undecided answer
+ * while next(p·a) proves every continuation dead. Cost: running p, then at most NEXT_BUDGET
+ * (2^15) work units in all, a few milliseconds. */
 bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end);
 
-/* Set up / release the search scratch (memo and visited sets). */
+/* Set up (once the transitions are read) / release the search scratch and budget. */
 void sp_counter_search_init(sp_counter *a);
 void sp_counter_search_free(sp_counter *a);
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Work units (see search) of one next() call, for all the symbols together: about a
- * millisecond. */
+/* Work units (see search) of one next() call, for all the symbols together: a few
+ * milliseconds at most. */
 #define NEXT_BUDGET ((size_t)1 << 15)
 /* next() searches at least this far (the length the count tables always cover). */
 #define NEXT_MIN_HORIZON 64
@@ -110,6 +110,14 @@ void sp_counter_search_init(sp_counter *a)
 {
     set_init(&a->memo, a->w);
     set_init(&a->seen, a->w);
+    size_t most = 1; /* the most symbols with a transition from one state */
+    for (int q = 0; q < a->nq; q++) {
+        size_t syms = 0;
+        for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++)
+            syms += j == a->sfirst[q] || a->trans[j].sym != a->trans[j - 1].sym;
+        if (syms > most) most = syms;
+    }
+    a->next_share = NEXT_BUDGET / most;
 }
 
 void sp_counter_search_free(sp_counter *a)
@@ -238,6 +246,7 @@ static ctr_verdict search(sp_counter *a, const int64_t *start, int64_t H, size_t
     a->nopen = 0;
     *work = a->nbound;
     if (ctr_accepting64(a, start)) return CTR_FOUND;
+    if (*work > budget) return CTR_BUDGET;
     int64_t s0, h0 = bound_spread(a, start, &s0);
     if (h0 > H) return CTR_NONE;
     bool added;
@@ -310,20 +319,27 @@ static int64_t next_horizon(const sp_counter *a, const int64_t *key)
     return H > NEXT_MIN_HORIZON ? H : NEXT_MIN_HORIZON;
 }
 
-static void memo_put(sp_counter *a, const int64_t *key, bool viable)
+/* Whether key can still reach acceptance, as next() reports it: a search of a->next_share
+ * units within next_horizon, "viable" when that is not enough to decide. The share is a
+ * constant of the automaton, so the answer is a pure function of the configuration, which is
+ * what makes remembering it sound. */
+static bool viable(sp_counter *a, const int64_t *key)
 {
+    if (ctr_accepting64(a, key)) return true;
+    size_t m = set_find(&a->memo, key);
+    if (m != SIZE_MAX) return a->memo_val[m];
+    size_t work;
+    bool ok = search(a, key, next_horizon(a, key), a->next_share, &work) != CTR_NONE;
     if (a->memo.n == MEMO_MAX) set_reset(&a->memo);
     bool added;
-    size_t m = set_add(&a->memo, key, &added);
+    m = set_add(&a->memo, key, &added);
     SP_GROW(a->memo_val, a->memo_cap, a->memo.n);
-    a->memo_val[m] = viable;
+    a->memo_val[m] = ok;
+    return ok;
 }
 
-/* valid[a] for each transition that applies after p: whether its target is viable. The call
- * has NEXT_BUDGET work units for all targets together; each target not yet memoised gets the
- * budget left divided by the targets still to decide (what a search leaves flows on to the
- * next). A target whose search runs out of budget counts as viable and is not memoised;
- * decided targets are (the answer is a pure function of the configuration). */
+/* At most one transition per symbol applies, so one call searches at most
+ * (symbols) * next_share <= NEXT_BUDGET units. */
 bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
 {
     sp_counter *a = lang->impl; /* mutable scratch; see sp_counter */
@@ -337,30 +353,12 @@ bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, b
     int q = (int)key[0];
     *can_end = ctr_accepting(a, q, sig);
     bool any = *can_end;
-    size_t pending = 0, left = NEXT_BUDGET;
-    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++)
-        pending += ctr_holds(a->trans[j].guard, sig);
     for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
         const ctr_trans *t = &a->trans[j];
         if (!ctr_holds(t->guard, sig)) continue;
         int64_t succ[CTR_MAX_COUNTERS + 1];
         ctr_apply64(a, t, key, succ);
-        bool ok = true; /* undecided when the budget is gone */
-        if (left > 0) {
-            left--;
-            size_t m = set_find(&a->memo, succ);
-            if (m != SIZE_MAX) {
-                ok = a->memo_val[m];
-            } else {
-                size_t work;
-                ctr_verdict v = search(a, succ, next_horizon(a, succ), left / pending, &work);
-                left -= work < left ? work : left;
-                ok = v != CTR_NONE;
-                if (v != CTR_BUDGET) memo_put(a, succ, ok);
-            }
-        }
-        pending--;
-        if (ok) {
+        if (viable(a, succ)) {
             valid[t->sym] = true;
             any = true;
         }
