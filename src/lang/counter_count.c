@@ -288,8 +288,9 @@ ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_
 }
 
 /* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]): at least
- * NEXT_MIN_HORIZON, so that every member of length <= NEXT_MIN_HORIZON keeps all its prefixes
- * viable (the budget permitting), and beyond that H = |Q| (V + 1) with
+ * NEXT_MIN_HORIZON, so that a completion of at most that many symbols is never missed (the
+ * search finds it or runs out of budget, and both answer viable), and beyond that H =
+ * |Q| (V + 1) with
  *     V = 2K (sum_i (|c_i| + 1) + |Q|).
  *
  * Claim: if some accepting continuation has total counter movement (the sum over its steps
