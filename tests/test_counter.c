@@ -511,6 +511,134 @@ static void test_pump(void **state)
     sp_lang_destroy(lang);
 }
 
+/* Symbol index by spelling (the symbol must exist). */
+static int sym(const sp_lang *lang, const char *name)
+{
+    int i = sp_lang_symbol_index(lang, name, strlen(name));
+    assert_true(i >= 0);
+    return i;
+}
+
+/* Sixteen vector pairs on eight counters, then a password: from every configuration the
+ * shortest completion is short (undo a vector or two, then p0 .. p4), but the configurations
+ * multiply by 33 per symbol, so a search that does not go shortest-first drowns. */
+static void test_vectors_next(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_path(tu_src_path("tests/fixtures/counter-vectors.yaml"));
+    size_t k = sp_lang_alphabet_size(lang);
+    assert_int_equal(k, 37);
+    int member[7] = {sym(lang, "x0"), sym(lang, "y0"), sym(lang, "p0"), sym(lang, "p1"),
+                     sym(lang, "p2"), sym(lang, "p3"), sym(lang, "p4")};
+    assert_true(sp_lang_accepts(lang, member, 7));
+    bool valid[37], can_end;
+    double worst = 0;
+    for (size_t n = 0; n <= 7; n++) {
+        double t0 = now();
+        bool viable = sp_lang_next(lang, member, n, valid, &can_end);
+        double dt = now() - t0;
+        if (dt > worst) worst = dt;
+        if (!viable || (n < 7 && !valid[member[n]]) || can_end != (n == 7))
+            fail_msg("vectors: next() wrong after the first %zu symbols of a member", n);
+    }
+    printf("# vectors: slowest next() on a member's prefixes: %.2f ms\n", 1e3 * worst);
+    /* After the empty prefix every x_i, y_i and p0 is valid; p1 .. p4 have no transition. */
+    assert_true(sp_lang_next(lang, member, 0, valid, &can_end));
+    for (size_t a = 0; a < k; a++) {
+        const char *name = sp_lang_symbol(lang, (int)a);
+        assert_int_equal(valid[a], name[0] != 'p' || strcmp(name, "p0") == 0);
+    }
+    assert_false(can_end);
+    /* x0 p0 leaves counter vector v0 in the password chain, which never changes it: dead. */
+    int dead[2] = {sym(lang, "x0"), sym(lang, "p0")};
+    assert_false(sp_lang_next(lang, dead, 2, valid, &can_end));
+    assert_true(sp_lang_next(lang, dead, 1, valid, &can_end));
+    assert_false(valid[dead[1]]);
+    int twice[3] = {sym(lang, "x3"), sym(lang, "x7"), sym(lang, "y12")};
+    assert_true(sp_lang_next(lang, twice, 3, valid, &can_end));
+    assert_true(valid[sym(lang, "p0")] == false && valid[sym(lang, "y3")]);
+
+    /* The search itself: from each successor of the start it finds acceptance (a continuation
+     * of at most 6 symbols) after a few dozen configurations, not after exhausting a budget. */
+    sp_counter *a = lang->impl;
+    size_t most = 0;
+    for (uint32_t j = a->sfirst[a->start]; j < a->sfirst[a->start + 1]; j++) {
+        int64_t key[CTR_MAX_COUNTERS + 1] = {a->trans[j].to};
+        for (int i = 0; i < a->K; i++) key[1 + i] = a->trans[j].add[i];
+        assert_int_equal(sp_counter_reach(a, key, 1000000, 4096), CTR_FOUND);
+        if (a->seen.n > most) most = a->seen.n;
+    }
+    printf("# vectors: at most %zu configurations reached per search from the start\n", most);
+    assert_true(most < 200);
+    sp_lang_destroy(lang);
+}
+
+/* next() searches at least 64 steps ahead, whatever its horizon formula says: here a +1 per
+ * 'a' and -8 per 'b', so after 'a' the shortest completion (7 a's and a b) is longer than
+ * |Q| (V + 1) = 7. Every prefix of every member of length <= 36 must stay viable. */
+static void test_next_min_horizon(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_text("name: eight\ndescription: '#a = 8 #b.'\nclass: counter\n"
+                                 "alphabet: [a, b]\nkind: counter\ncounters: 1\nstates: [q]\n"
+                                 "transitions:\n  - {from: q, symbol: a, to: q, add: [1]}\n"
+                                 "  - {from: q, symbol: b, to: q, add: [-8]}\n"
+                                 "accept:\n  - {state: q, counters: [zero]}\n");
+    assert_true(sp_lang_count(lang, 9) == 9);
+    gsl_rng *r = sp_rng_new(9);
+    int s[36];
+    bool valid[2], can_end;
+    sp_error err;
+    for (size_t n = 9; n <= 36; n += 9)
+        for (int d = 0; d < 20; d++) {
+            assert_int_equal(sp_lang_sample(lang, n, r, s, &err), SP_OK);
+            for (size_t i = 0; i <= n; i++) {
+                assert_true(sp_lang_next(lang, s, i, valid, &can_end));
+                if (i < n) assert_true(valid[s[i]]);
+            }
+            assert_true(can_end);
+        }
+    gsl_rng_free(r);
+    sp_lang_destroy(lang);
+}
+
+/* When the budget runs out the answer is "viable": after 'w' the automaton is in a trap whose
+ * exit needs counter 8 negative while every step raises it, but seven free counters make the
+ * space too large to search. next() says viable (an over-approximation), and fast. */
+static void test_next_budget(void **state)
+{
+    (void)state;
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_puts(&sb, "name: trap\ndescription: d\nclass: counter\n"
+                        "alphabet: [u0, u1, u2, u3, u4, u5, u6, d0, d1, d2, d3, d4, d5, d6, w, z]\n"
+                        "kind: counter\ncounters: 8\nstates: [q, t, f]\ntransitions:\n"
+                        "  - {from: q, symbol: z, to: f}\n  - {from: q, symbol: w, to: t}\n"
+                        "  - {from: t, symbol: z, to: f, guard: [any, any, any, any, any, any, "
+                        "any, negative]}\n");
+    for (int i = 0; i < 7; i++)
+        for (int sign = 1; sign >= -1; sign -= 2) {
+            sp_strbuf_printf(&sb, "  - {from: t, symbol: %c%d, to: t, add: [", sign > 0 ? 'u' : 'd',
+                             i);
+            for (int j = 0; j < 7; j++) sp_strbuf_printf(&sb, "%d, ", j == i ? sign : 0);
+            sp_strbuf_puts(&sb, "1]}\n");
+        }
+    sp_strbuf_puts(&sb, "accept:\n  - {state: f}\n");
+    sp_lang *lang = tu_load_text(sb.buf);
+    sp_strbuf_free(&sb);
+    int s[3] = {sym(lang, "w"), sym(lang, "u0"), sym(lang, "d3")};
+    bool valid[16], can_end;
+    for (size_t n = 0; n <= 3; n++) {
+        double t0 = now();
+        assert_true(sp_lang_next(lang, s, n, valid, &can_end));
+        printf("# trap: next() after %zu symbols: %.2f ms\n", n, 1e3 * (now() - t0));
+        assert_false(can_end);
+    }
+    assert_true(valid[sym(lang, "u5")] && valid[sym(lang, "d5")] && !valid[sym(lang, "w")]);
+    assert_false(sp_lang_accepts(lang, s, 3));
+    sp_lang_destroy(lang);
+}
+
 /* ---- sampling ---------------------------------------------------------------------------- */
 
 static void test_uniformity(void **state)
@@ -825,7 +953,8 @@ static void test_errors_caps(void **state)
            "parsing included)\n",
            1e3 * (t1 - t0));
     /* 40 times s0 (add -1) leaves the counter at -40; every symbol keeps acceptance (counter
-     * zero, in any state) reachable, found by the greedy search at this size. */
+     * zero, in any state) reachable. With 100 symbols per state each target gets 327 work
+     * units, too few to find the 40-step completions, so this is the budget's "viable". */
     int s[41] = {0};
     bool valid[100], can_end;
     t0 = now();
@@ -929,6 +1058,67 @@ static void test_limits(void **state)
     /* The tables for 0..64 survive the failed attempt. */
     assert_true(sp_lang_count(lang, 64) == c64);
     assert_true(sp_lang_count(lang, 300) == -1);
+    /* The other two limits: configurations at one length, and steps. */
+    sp_counter *a = lang->impl;
+    a->max_configs = CTR_TABLE_BYTES;
+    a->max_layer = 300;
+    assert_int_equal(sp_lang_prepare(lang, 200, &err), SP_ELIMIT);
+    assert_non_null(strstr(err.msg, "needs more than 300 configurations of its counter "
+                                    "automaton at one length (the limit, reached at length"));
+    a->max_layer = CTR_MAX_LAYER;
+    a->max_work = 100000;
+    assert_int_equal(sp_lang_prepare(lang, 200, &err), SP_ELIMIT);
+    assert_non_null(strstr(err.msg, "needs more than 100000 steps"));
+    a->max_work = CTR_MAX_WORK;
+    assert_int_equal(sp_lang_prepare(lang, 200, &err), SP_OK);
+    assert_true(sp_lang_count(lang, 64) == c64);
+    sp_lang_destroy(lang);
+
+    /* With the real limits: an automaton whose configurations multiply by up to 33 per symbol
+     * fails fast (it once took a minute and 1.3 GB before giving up). */
+    lang = tu_load_path(tu_src_path("tests/fixtures/counter-vectors.yaml"));
+    t0 = now();
+    status = sp_lang_prepare(lang, 12, &err);
+    printf("# vectors: prepare(12) failed after %.1f ms: %s\n", 1e3 * (now() - t0), err.msg);
+    assert_int_equal(status, SP_ELIMIT);
+    assert_true(sp_lang_count(lang, 5) == -1);
+    sp_lang_destroy(lang);
+}
+
+/* All strings over {a, b}: 2^n strings of length n, which passes long double's range (about
+ * 2^16384) at n = 16384. prepare fails there with SP_ELIMIT instead of storing inf, the tables
+ * already built stay usable, and the longest countable length still samples uniformly. */
+static void test_count_range(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_text("name: all\ndescription: d\nclass: regular\nalphabet: [a, b]\n"
+                                 "kind: counter\ncounters: 1\nstates: [q]\ntransitions:\n"
+                                 "  - {from: q, symbol: a, to: q}\n"
+                                 "  - {from: q, symbol: b, to: q}\n"
+                                 "accept:\n  - {state: q}\n");
+    sp_error err;
+    assert_true(sp_lang_count(lang, 64) == 0x1p64L);
+    assert_int_equal(sp_lang_prepare(lang, 20000, &err), SP_ELIMIT);
+    printf("# 2^n strings at 20000: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "length 16384 needs numbers beyond long double's range"));
+    assert_non_null(strstr(err.msg, "lengths up to 16383 can be counted"));
+    assert_true(sp_lang_count(lang, 20000) == -1);
+    assert_true(sp_lang_count(lang, 64) == 0x1p64L);
+    assert_int_equal(sp_lang_prepare(lang, 16384, &err), SP_ELIMIT);
+    assert_int_equal(sp_lang_prepare(lang, 16383, &err), SP_OK);
+    assert_true(sp_lang_count(lang, 16383) == ldexpl(1, 16383));
+    /* Each symbol of a uniform sample is a fair coin: 16383 flips give 8191.5 +- 64 a's. */
+    int *s = sp_malloc(16383, sizeof *s);
+    gsl_rng *r = sp_rng_new(5);
+    for (int d = 0; d < 3; d++) {
+        assert_int_equal(sp_lang_sample(lang, 16383, r, s, &err), SP_OK);
+        long na = 0;
+        for (size_t i = 0; i < 16383; i++) na += s[i] == 0;
+        printf("# sample of length 16383: %ld a's\n", na);
+        assert_true(labs(2 * na - 16383) < 2 * 640); /* 10 standard deviations */
+    }
+    gsl_rng_free(r);
+    free(s);
     sp_lang_destroy(lang);
 }
 
@@ -1021,6 +1211,9 @@ int main(void)
         cmocka_unit_test(test_shuffle_next_bruteforce),
         cmocka_unit_test(test_abc),
         cmocka_unit_test(test_pump),
+        cmocka_unit_test(test_vectors_next),
+        cmocka_unit_test(test_next_min_horizon),
+        cmocka_unit_test(test_next_budget),
         cmocka_unit_test(test_uniformity),
         cmocka_unit_test(test_sample_long),
         cmocka_unit_test(test_determinism),
@@ -1031,6 +1224,7 @@ int main(void)
         cmocka_unit_test(test_errors_caps),
         cmocka_unit_test(test_errors_large_group),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_count_range),
         cmocka_unit_test(test_fixtures),
         cmocka_unit_test(test_timings),
     };

@@ -28,7 +28,6 @@ enum { EMPTY_HORIZON = 64 };
 
 /* Budget of the emptiness check (see sp_counter_reach): some tens of milliseconds at most. */
 #define LOAD_BUDGET ((size_t)1 << 19)
-#define LOAD_GREEDY ((size_t)4096)
 /* Above this many distinct accepting states × (states + transitions), the lower bound uses the
  * distance to the nearest accepting state instead of one distance table per accepting state. */
 #define DIST_BUDGET ((size_t)4 << 20)
@@ -560,7 +559,9 @@ static int load(loader *ld, const sp_yaml_node *root)
 
     sp_counter_search_init(a);
     a->acc_len = SIZE_MAX;
-    a->max_configs = CTR_MAX_CONFIGS;
+    a->max_configs = CTR_TABLE_BYTES / (36 + 4 * (size_t)a->K);
+    a->max_layer = CTR_MAX_LAYER;
+    a->max_work = CTR_MAX_WORK;
     size_t in = a->max_in ? a->max_in : 1;
     a->pw = sp_malloc(in, sizeof *a->pw);
     a->pidx = sp_malloc(in, sizeof *a->pidx);
@@ -568,7 +569,7 @@ static int load(loader *ld, const sp_yaml_node *root)
 
     /* Is some string of length <= EMPTY_HORIZON accepted? Exact unless the budget runs out. */
     int64_t start[CTR_MAX_COUNTERS + 1] = {a->start};
-    switch (sp_counter_reach(a, start, EMPTY_HORIZON, LOAD_GREEDY, LOAD_BUDGET)) {
+    switch (sp_counter_reach(a, start, EMPTY_HORIZON, LOAD_BUDGET)) {
     case CTR_FOUND: return SP_OK;
     case CTR_NONE:
         return sp_yaml_error(ld->err, doc, root,

@@ -24,9 +24,17 @@ enum { CTR_NEG = 1, CTR_ZERO = 2, CTR_POS = 4, CTR_ANY = 7 };
 /* "No path": larger than any horizon or length we search. */
 #define CTR_INF ((int64_t)1 << 60)
 
-/* Configurations beyond which prepare() gives up with SP_ELIMIT (all layers together; about
- * 28 + 4K bytes each, so at most ~1.2 GB at 8 counters). */
-#define CTR_MAX_CONFIGS ((size_t)20000000)
+/* Limits of prepare(), so that any automaton fails fast with SP_ELIMIT instead of taking
+ * seconds or gigabytes:
+ *   - CTR_TABLE_BYTES bounds the tables: a configuration takes 4(K + 1) bytes of key, 16 of
+ *     count and 8-16 of hash slots, so at most CTR_TABLE_BYTES / (36 + 4K) configurations;
+ *   - CTR_MAX_LAYER bounds the configurations at one length (larger layers fall out of the
+ *     caches, and every insertion then costs a cache miss);
+ *   - CTR_MAX_WORK bounds the steps: one per transition examined, plus the number of
+ *     acceptance masks per lower bound evaluated (once per new configuration). */
+#define CTR_TABLE_BYTES ((size_t)160 << 20)
+#define CTR_MAX_LAYER ((size_t)1 << 17)
+#define CTR_MAX_WORK ((size_t)1 << 23)
 
 typedef struct ctr_trans {
     int32_t from, sym, to;
@@ -53,18 +61,19 @@ typedef struct ctr_bound {
 /* Forward count tables for lengths 0..L: layer t holds every configuration reached by some
  * string of length t from which acceptance is still possible within L - t steps (by the lower
  * bound), with F = the number of such strings. Keys are int32 [state, c_0 .. c_{K-1}]
- * (|c_i| <= 8L <= 800000). */
+ * (|c_i| <= 8L <= 800000). Configurations are numbered layer after layer and stored in
+ * blocks of CTR_BLOCK, so that the tables grow without copying. */
+enum { CTR_BLOCK_BITS = 14, CTR_BLOCK = 1 << CTR_BLOCK_BITS };
+
 typedef struct ctr_tables {
     size_t L;
     size_t n;              /* configurations over all layers */
-    size_t kcap;           /* allocated configurations */
-    int32_t *keys;         /* [kcap * w], layer after layer */
-    long double *F;        /* [kcap] */
+    size_t nblocks, bcap;
+    int32_t **keys;        /* [nblocks] blocks of [CTR_BLOCK * w] */
+    long double **F;       /* [nblocks] blocks of [CTR_BLOCK] */
     size_t *first;         /* [L + 2]: layer t is configurations first[t] .. first[t+1] - 1 */
-    uint32_t *slots;       /* every layer's hash table, concatenated; entries are indices
-                            * relative to first[t], UINT32_MAX when empty */
-    size_t nslots, scap;
-    size_t *slot_off;      /* [L + 1] where layer t's table starts in slots */
+    uint32_t **slots;      /* [L + 1] layer t's hash table, at most half full: indices relative
+                            * to first[t], UINT32_MAX when empty */
     size_t *slot_mask;     /* [L + 1] its size - 1 (a power of two minus one) */
     long double *count;    /* [L + 1] strings of each length */
 } ctr_tables;
@@ -79,6 +88,14 @@ typedef struct ctr_set {
     uint32_t *slots;  /* [mask + 1] key indices, UINT32_MAX when empty */
     size_t mask;
 } ctr_set;
+
+/* An entry of the search's open list: configuration seen.keys[node] at depth g. */
+typedef struct ctr_open {
+    int64_t f;      /* g + the lower bound */
+    int64_t spread; /* tie-break: summed per-counter steps to the target */
+    int32_t g;
+    uint32_t node;
+} ctr_open;
 
 typedef struct sp_counter {
     int K;                /* counters, 1..8 */
@@ -103,31 +120,34 @@ typedef struct sp_counter {
     int64_t down[CTR_MAX_COUNTERS]; /* largest decrease of counter i in one step (0: never) */
 
     ctr_tables tab;       /* count tables; tab.L == 0 and tab.keys == NULL before prepare */
-    size_t max_configs;   /* CTR_MAX_CONFIGS; lowered only by tests of the limit */
+    size_t max_configs;   /* CTR_TABLE_BYTES / (36 + 4K) */
+    size_t max_layer;     /* CTR_MAX_LAYER */
+    size_t max_work;      /* CTR_MAX_WORK (the limits are lowered only by tests) */
 
-    /* Sampling scratch, reused across samples. */
+    /* Sampling scratch, sized by prepare so that sample never allocates. */
     size_t acc_len;       /* the length the accepting list below is for; SIZE_MAX: none */
-    size_t *acc_idx;      /* accepting configurations of layer acc_len */
-    long double *acc_cum; /* their cumulative counts */
-    size_t acc_n, acc_cap;
+    size_t *acc_idx;      /* [acc_cap] accepting configurations of layer acc_len */
+    long double *acc_cum; /* [acc_cap] their cumulative counts */
+    size_t acc_n;         /* entries used */
+    size_t acc_cap;       /* the most accepting configurations in one layer */
     long double *pw;      /* [max_in] predecessor weights */
     size_t *pidx;         /* [max_in] predecessor configuration indices */
     int *psym;            /* [max_in] the symbol read to leave each predecessor */
 
-    /* next() state: results of earlier searches (a pure function of the configuration, so
-     * keeping them does not change any answer) and search scratch. next() takes a const
+    /* next() state: the search budget per configuration (NEXT_BUDGET / the most symbols
+     * leaving one state), results of earlier searches (a pure function of the configuration,
+     * so keeping them does not change any answer) and search scratch. next() takes a const
      * sp_lang, but lang->impl points to non-const memory; the language is documented as not
      * thread-safe, which is what makes this mutation sound. */
+    size_t next_share;
     ctr_set memo;
     uint8_t *memo_val;    /* [memo.n] 1: viable */
     size_t memo_cap;
-    ctr_set seen;         /* visited configurations of the current search */
-    int32_t *depth;       /* [seen.n] BFS depth of each visited configuration */
+    ctr_set seen;         /* configurations the current search has reached */
+    int32_t *depth;       /* [seen.n] the fewest steps found to each of them */
     size_t depth_cap;
-    void *frames;         /* greedy search stack (counter_count.c) */
-    size_t frames_cap;
-    void *kids;           /* greedy search children (counter_count.c) */
-    size_t kids_cap;
+    ctr_open *open;       /* [nopen] the search's open list (a binary heap) */
+    size_t nopen, open_cap;
 } sp_counter;
 
 /* The packed sign word of counters c[0..K). */
@@ -187,17 +207,33 @@ static inline bool ctr_accepting64(const sp_counter *a, const int64_t *key)
 typedef enum ctr_verdict { CTR_FOUND, CTR_NONE, CTR_BUDGET } ctr_verdict;
 
 /* Whether an accepting configuration is reachable from key ([state, counters]) within H
- * steps: a greedy depth-first search of at most `greedy` expansions that finds typical
- * witnesses at once, then an exact breadth-first search of at most `budget` work units (one per
- * transition examined and per acceptance mask consulted). CTR_BUDGET: undecided. Uses a->seen;
- * afterwards a->seen.n is the number of configurations visited. */
-ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t greedy,
-                             size_t budget);
+ * steps: an A* search, shortest continuations first, of at most `budget` work units (one per
+ * transition examined and one per acceptance mask per lower bound). CTR_FOUND and CTR_NONE are
+ * exact; CTR_BUDGET: undecided. Uses a->seen; afterwards a->seen.n is the number of
+ * configurations reached. */
+ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t budget);
 
-/* The next() operation (see sp_lang_next). */
+/* The next() operation (see sp_lang_next). What is exact and what is not:
+ *   - a prefix whose run blocks is not viable, and *can_end says whether p is a member: exact;
+ *   - valid[a] is false when no transition on a applies after p: exact;
+ *   - otherwise valid[a] comes from an A* search from the configuration c reached by p·a
+ *     (sp_counter_reach), within H(c) >= 64 steps (next_horizon in counter_count.c) and
+ *     NEXT_BUDGET / (the most symbols leaving one state) work units:
+ *       found an accepting configuration: true, exact (some member extends p·a);
+ *       exhausted every continuation of at most H(c) symbols: false, which is exact unless
+ *         every completion of p·a is longer than H(c) (never for the automata the horizon
+ *         is built for, which include the zoo's; undecidable in general);
+ *       ran out of budget: true, an over-approximation (p·a may be dead).
+ *     So the budget never makes a member's prefix dead, and a member p·a·w with
+ *     |w| <= 64 always has valid[a] true.
+ * The result is *can_end or some valid[a]. Each configuration's answer is a pure function of
+ * it (the budget is a constant of the automaton), so next() is a pure function of the prefix
+ * and remembering answers changes none. next(p) may mark a valid on a budget-undecided answer
+ * while next(p·a) proves every continuation dead. Cost: running p, then at most NEXT_BUDGET
+ * (2^15) work units in all, a few milliseconds. */
 bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end);
 
-/* Set up / release the search scratch (memo and visited sets). */
+/* Set up (once the transitions are read) / release the search scratch and budget. */
 void sp_counter_search_init(sp_counter *a);
 void sp_counter_search_free(sp_counter *a);
 

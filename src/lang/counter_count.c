@@ -4,13 +4,16 @@
 #include "satprobe/alloc.h"
 #include "satprobe/rng.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* next() search budgets (see sp_counter_reach): some tens of milliseconds at most per new
- * configuration; results are memoised. */
-#define NEXT_BUDGET ((size_t)1 << 21)
-#define GREEDY_BUDGET_MAX ((size_t)1 << 16)
+/* Work units (see search) of one next() call, for all the symbols together: a few
+ * milliseconds at most. */
+#define NEXT_BUDGET ((size_t)1 << 15)
+/* next() searches at least this far (the length the count tables always cover). */
+#define NEXT_MIN_HORIZON 64
+/* Configurations whose viability next() remembers (then it starts over). */
 #define MEMO_MAX ((size_t)1 << 18)
 
 /* ---- configuration sets ---------------------------------------------------------------- */
@@ -57,32 +60,46 @@ static void set_reset(ctr_set *s)
     else memset(s->slots, 0xff, (s->mask + 1) * sizeof *s->slots);
 }
 
-static size_t set_find(const ctr_set *s, const int64_t *key)
+static bool keys_equal64(const int64_t *x, const int64_t *y, size_t w)
+{
+    for (size_t i = 0; i < w; i++)
+        if (x[i] != y[i]) return false;
+    return true;
+}
+
+/* The index of key, or SIZE_MAX; *slot: where the search for it ended. */
+static size_t set_probe(const ctr_set *s, const int64_t *key, size_t *slot)
 {
     for (size_t i = hash64(key, s->w) & s->mask;; i = (i + 1) & s->mask) {
         uint32_t e = s->slots[i];
+        *slot = i;
         if (e == UINT32_MAX) return SIZE_MAX;
-        if (memcmp(s->keys + (size_t)e * s->w, key, s->w * sizeof *key) == 0) return e;
+        if (keys_equal64(s->keys + (size_t)e * s->w, key, s->w)) return e;
     }
+}
+
+static size_t set_find(const ctr_set *s, const int64_t *key)
+{
+    size_t slot;
+    return set_probe(s, key, &slot);
 }
 
 static size_t set_add(ctr_set *s, const int64_t *key, bool *added)
 {
     *added = false;
-    size_t found = set_find(s, key);
+    size_t i, found = set_probe(s, key, &i);
     if (found != SIZE_MAX) return found;
     if (2 * (s->n + 1) > s->mask + 1) {
         set_alloc_slots(s, 2 * (s->mask + 1));
         for (size_t e = 0; e < s->n; e++) {
-            size_t i = hash64(s->keys + e * s->w, s->w) & s->mask;
-            while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
-            s->slots[i] = (uint32_t)e;
+            size_t j = hash64(s->keys + e * s->w, s->w) & s->mask;
+            while (s->slots[j] != UINT32_MAX) j = (j + 1) & s->mask;
+            s->slots[j] = (uint32_t)e;
         }
+        set_probe(s, key, &i);
     }
     SP_GROW(s->keys, s->cap, (s->n + 1) * s->w);
     memcpy(s->keys + s->n * s->w, key, s->w * sizeof *key);
-    size_t i = hash64(key, s->w) & s->mask;
-    while (s->slots[i] != UINT32_MAX) i = (i + 1) & s->mask;
     s->slots[i] = (uint32_t)s->n;
     *added = true;
     return s->n++;
@@ -93,6 +110,14 @@ void sp_counter_search_init(sp_counter *a)
 {
     set_init(&a->memo, a->w);
     set_init(&a->seen, a->w);
+    size_t most = 1; /* the most symbols with a transition from one state */
+    for (int q = 0; q < a->nq; q++) {
+        size_t syms = 0;
+        for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++)
+            syms += j == a->sfirst[q] || a->trans[j].sym != a->trans[j - 1].sym;
+        if (syms > most) most = syms;
+    }
+    a->next_share = NEXT_BUDGET / most;
 }
 
 void sp_counter_search_free(sp_counter *a)
@@ -101,8 +126,7 @@ void sp_counter_search_free(sp_counter *a)
     free(a->memo_val);
     set_free(&a->seen);
     free(a->depth);
-    free(a->frames);
-    free(a->kids);
+    free(a->open);
 }
 
 /* ---- lower bound ----------------------------------------------------------------------- */
@@ -115,11 +139,11 @@ static int64_t steps_to(int64_t v, unsigned S, int64_t up, int64_t down)
     if (S & s) return 0;
     if (v > 0) { /* S has no positive values: the nearest target is 0 or -1 */
         int64_t d = (S & CTR_ZERO) ? v : v + 1;
-        return down ? (d + down - 1) / down : CTR_INF;
+        return down == 1 ? d : down ? (d + down - 1) / down : CTR_INF;
     }
     if (v < 0) {
         int64_t d = (S & CTR_ZERO) ? -v : -v + 1;
-        return up ? (d + up - 1) / up : CTR_INF;
+        return up == 1 ? d : up ? (d + up - 1) / up : CTR_INF;
     }
     if ((S & CTR_POS) && up) return 1;
     if ((S & CTR_NEG) && down) return 1;
@@ -145,136 +169,136 @@ int64_t sp_counter_lower_bound(const sp_counter *a, int q, const int64_t *c)
 
 /* ---- reachability of acceptance ---------------------------------------------------------- */
 
-typedef struct ctr_kid {
-    int64_t h;
-    int64_t key[CTR_MAX_COUNTERS + 1];
-} ctr_kid;
-
-typedef struct ctr_frame {
-    size_t begin, end, cursor; /* this configuration's children: kids[begin .. end) */
-    int64_t depth;
-} ctr_frame;
-
-/* Push a frame whose children are key's successors that can still reach acceptance within
- * H, nearest (by the lower bound) first. Returns 1 if a child is accepting, -1 if *work
- * passed `budget` (one state may have 100000 transitions), 0 otherwise. */
-static int greedy_expand(sp_counter *a, const int64_t *key, int64_t depth, int64_t H,
-                         size_t *nframes, size_t *nkids, size_t *work, size_t budget)
+/* The lower bound of sp_counter_lower_bound for key ([state, counters]), and in *spread the
+ * sum of the per-counter steps for the mask that attains it: among configurations equally
+ * far by the bound, the one with less left to do on its counters is tried first. */
+static int64_t bound_spread(const sp_counter *a, const int64_t *key, int64_t *spread)
 {
-    ctr_frame *frames = a->frames;
-    ctr_kid *kids = a->kids;
-    size_t begin = *nkids;
+    int64_t best = CTR_INF, best_sum = CTR_INF;
     int q = (int)key[0];
-    uint32_t sig = ctr_sig64(key + 1, a->K);
-    for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
-        const ctr_trans *t = &a->trans[j];
-        if (++*work > budget) return -1;
-        if (!ctr_holds(t->guard, sig)) continue;
-        int64_t succ[CTR_MAX_COUNTERS + 1];
-        ctr_apply64(a, t, key, succ);
-        *work += a->nbound;
-        int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
-        if (h >= CTR_INF || depth + 1 + h > H) continue;
-        if (h == 0 && ctr_accepting64(a, succ)) return 1;
-        if (*nkids == a->kids_cap) {
-            a->kids_cap = a->kids_cap ? 2 * a->kids_cap : 64;
-            a->kids = kids = sp_realloc(kids, a->kids_cap, sizeof *kids);
+    for (size_t e = 0; e < a->nbound; e++) {
+        const ctr_bound *x = &a->bound[e];
+        if (x->dist[q] == CTR_DIST_INF) continue;
+        int64_t need = x->dist[q], sum = 0;
+        for (int i = 0; i < a->K && need < CTR_INF; i++) {
+            int64_t s = steps_to(key[1 + i], (x->mask >> (3 * i)) & 7, a->up[i], a->down[i]);
+            if (s > need) need = s;
+            sum += s < CTR_INF ? s : 0;
         }
-        ctr_kid *k = &kids[(*nkids)++];
-        k->h = h;
-        memcpy(k->key, succ, a->w * sizeof *succ);
-    }
-    for (size_t i = begin + 1; i < *nkids; i++) /* insertion sort: few children */
-        for (size_t j = i; j > begin && kids[j].h < kids[j - 1].h; j--) {
-            ctr_kid tmp = kids[j];
-            kids[j] = kids[j - 1];
-            kids[j - 1] = tmp;
+        if (need < best || (need == best && sum < best_sum)) {
+            best = need;
+            best_sum = sum;
         }
-    if (*nframes == a->frames_cap) {
-        a->frames_cap = a->frames_cap ? 2 * a->frames_cap : 64;
-        a->frames = frames = sp_realloc(frames, a->frames_cap, sizeof *frames);
     }
-    frames[(*nframes)++] = (ctr_frame){begin, *nkids, begin, depth};
-    return 0;
+    *spread = best_sum;
+    return best;
 }
 
-/* Depth-first search that always tries the successor nearest to acceptance first. It finds
- * the witness at once for automata that finish by counting down, and is only a fast path:
- * failing here proves nothing. */
-static bool greedy_search(sp_counter *a, const int64_t *start, int64_t H, size_t expansions)
+/* The open list of the search: a binary heap, least f first, then the deepest, then the
+ * least spread, then the oldest node, so the order is fully determined. */
+static bool open_before(const ctr_open *x, const ctr_open *y)
 {
-    ctr_set *seen = &a->seen;
-    set_reset(seen);
-    bool added;
-    set_add(seen, start, &added);
-    size_t nframes = 0, nkids = 0, work = 0, done = 1;
-    int r = greedy_expand(a, start, 0, H, &nframes, &nkids, &work, NEXT_BUDGET);
-    while (r == 0 && nframes && done < expansions) {
-        ctr_frame *f = &((ctr_frame *)a->frames)[nframes - 1];
-        if (f->cursor == f->end) {
-            nkids = f->begin;
-            nframes--;
-            continue;
-        }
-        int64_t key[CTR_MAX_COUNTERS + 1];
-        memcpy(key, ((ctr_kid *)a->kids)[f->cursor++].key, a->w * sizeof *key);
-        int64_t depth = f->depth + 1;
-        set_add(seen, key, &added);
-        if (!added) continue;
-        done++;
-        r = greedy_expand(a, key, depth, H, &nframes, &nkids, &work, NEXT_BUDGET);
-    }
-    return r == 1;
+    if (x->f != y->f) return x->f < y->f;
+    if (x->g != y->g) return x->g > y->g;
+    if (x->spread != y->spread) return x->spread < y->spread;
+    return x->node < y->node;
 }
 
-/* Breadth-first search over every configuration reachable from start within H steps that the
- * lower bound does not rule out: exact for "is acceptance reachable within H steps" unless the
- * budget runs out first. */
-static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, size_t budget)
+static void open_push(sp_counter *a, ctr_open e)
+{
+    SP_GROW(a->open, a->open_cap, a->nopen + 1);
+    size_t i = a->nopen++;
+    while (i > 0 && open_before(&e, &a->open[(i - 1) / 2])) {
+        a->open[i] = a->open[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    a->open[i] = e;
+}
+
+static ctr_open open_pop(sp_counter *a)
+{
+    ctr_open top = a->open[0], last = a->open[--a->nopen];
+    size_t i = 0, n = a->nopen;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && open_before(&a->open[c + 1], &a->open[c])) c++;
+        if (!open_before(&a->open[c], &last)) break;
+        a->open[i] = a->open[c];
+        i = c;
+    }
+    if (n) a->open[i] = last;
+    return top;
+}
+
+/* A* search from start for an accepting configuration within H steps: configurations in
+ * order of f = depth + lower bound (the bound is consistent, so a configuration is expanded at
+ * its least depth and the shortest continuations are found first), pruning those with f > H.
+ * It stops at the first accepting configuration generated. CTR_NONE is exact: no string of at
+ * most H symbols leads from start to acceptance. *work counts one unit per transition examined
+ * and nbound per lower bound; past `budget` the answer is CTR_BUDGET. */
+static ctr_verdict search(sp_counter *a, const int64_t *start, int64_t H, size_t budget,
+                          size_t *work)
 {
     ctr_set *seen = &a->seen;
+    size_t w = a->w;
     set_reset(seen);
+    a->nopen = 0;
+    *work = a->nbound;
     if (ctr_accepting64(a, start)) return CTR_FOUND;
-    if (sp_counter_lower_bound(a, (int)start[0], start + 1) > H) return CTR_NONE;
+    if (*work > budget) return CTR_BUDGET;
+    int64_t s0, h0 = bound_spread(a, start, &s0);
+    if (h0 > H) return CTR_NONE;
     bool added;
-    size_t work = 0;
     set_add(seen, start, &added);
-    SP_GROW(a->depth, a->depth_cap, seen->n);
+    SP_GROW(a->depth, a->depth_cap, 1);
     a->depth[0] = 0;
-    for (size_t i = 0; i < seen->n; i++) {
+    open_push(a, (ctr_open){h0, s0, 0, 0});
+    while (a->nopen) {
+        ctr_open e = open_pop(a);
+        if (e.g != a->depth[e.node]) continue; /* reached again by a shorter path */
         int64_t key[CTR_MAX_COUNTERS + 1];
-        memcpy(key, seen->keys + i * a->w, a->w * sizeof *key);
-        int32_t d = a->depth[i];
+        memcpy(key, seen->keys + (size_t)e.node * w, w * sizeof *key);
         int q = (int)key[0];
         uint32_t sig = ctr_sig64(key + 1, a->K);
         for (uint32_t j = a->sfirst[q]; j < a->sfirst[q + 1]; j++) {
             const ctr_trans *t = &a->trans[j];
-            if (++work > budget) return CTR_BUDGET;
+            if (++*work > budget) return CTR_BUDGET;
             if (!ctr_holds(t->guard, sig)) continue;
             int64_t succ[CTR_MAX_COUNTERS + 1];
             ctr_apply64(a, t, key, succ);
-            work += a->nbound;
-            int64_t h = sp_counter_lower_bound(a, t->to, succ + 1);
-            if (h >= CTR_INF || d + 1 + h > H) continue;
+            *work += a->nbound;
+            int64_t s, h = bound_spread(a, succ, &s);
+            if (h > H - e.g - 1) continue; /* also h == CTR_INF */
             if (h == 0 && ctr_accepting64(a, succ)) return CTR_FOUND;
             size_t idx = set_add(seen, succ, &added);
-            if (!added) continue;
+            if (!added && a->depth[idx] <= e.g + 1) continue;
             SP_GROW(a->depth, a->depth_cap, seen->n);
-            a->depth[idx] = d + 1;
+            a->depth[idx] = e.g + 1;
+            open_push(a, (ctr_open){e.g + 1 + h, s, e.g + 1, (uint32_t)idx});
         }
     }
     return CTR_NONE;
 }
 
-/* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]).
+ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t budget)
+{
+    size_t work;
+    return search(a, key, H, budget, &work);
+}
+
+/* The search horizon for next() from configuration key ([state, c_0 .. c_{K-1}]): at least
+ * NEXT_MIN_HORIZON, so that a completion of at most that many symbols is never missed (the
+ * search finds it or runs out of budget, and both answer viable), and beyond that H =
+ * |Q| (V + 1) with
+ *     V = 2K (sum_i (|c_i| + 1) + |Q|).
  *
  * Claim: if some accepting continuation has total counter movement (the sum over its steps
- * and counters of |change|) at most
- *     V = 2K (sum_i (|c_i| + 1) + |Q|),
- * then one of length <= H = |Q| (V + 1) exists. Proof: take the shortest continuation with
- * movement <= V; cutting out a cycle of configurations never adds movement, so it repeats no
- * configuration. Between two steps that move a counter the counters are fixed, so it visits at
- * most |Q| - 1 further configurations there; and it has at most V moving steps.
+ * and counters of |change|) at most V, then one of length <= H exists. Proof: take the
+ * shortest continuation with movement <= V; cutting out a cycle of configurations never adds
+ * movement, so it repeats no configuration. Between two steps that move a counter the counters
+ * are fixed, so it visits at most |Q| - 1 further configurations there; and it has at most V
+ * moving steps.
  *
  * V is enough for every automaton whose counters change by at most 1 per step and which,
  * from the configurations it can reach, finishes by counting each counter to its target sign
@@ -282,8 +306,9 @@ static ctr_verdict bfs_search(sp_counter *a, const int64_t *start, int64_t H, si
  * and counter: down in one, up in the next), and pumping a counter up to |Q| units away from
  * its target and back (one cycle of states per unit). All the zoo languages are of this kind.
  * It is not enough for automata that must pump further (say |Q|^2 units): two-counter
- * reachability is undecidable in general, and the bounded search then answers "not viable". */
-static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
+ * reachability is undecidable in general, and the search then answers "not viable" for a
+ * configuration whose every continuation is longer than H. */
+static int64_t next_horizon(const sp_counter *a, const int64_t *key)
 {
     int64_t sum = a->nq;
     for (int i = 0; i < a->K; i++) {
@@ -291,27 +316,21 @@ static int64_t next_horizon(const sp_counter *a, const int64_t *key, int64_t *V)
         if (v > ((int64_t)1 << 40)) v = (int64_t)1 << 40;
         sum += v + 1;
     }
-    *V = 2 * a->K * sum;
-    return (int64_t)a->nq * (*V + 1);
+    int64_t V = 2 * a->K * sum, H = (int64_t)a->nq * (V + 1);
+    return H > NEXT_MIN_HORIZON ? H : NEXT_MIN_HORIZON;
 }
 
-ctr_verdict sp_counter_reach(sp_counter *a, const int64_t *key, int64_t H, size_t greedy,
-                             size_t budget)
-{
-    if (ctr_accepting64(a, key) || greedy_search(a, key, H, greedy)) return CTR_FOUND;
-    return bfs_search(a, key, H, budget);
-}
-
-/* Whether an accepting configuration is reachable from key (within next_horizon). */
+/* Whether key can still reach acceptance, as next() reports it: a search of a->next_share
+ * units within next_horizon, "viable" when that is not enough to decide. The share is a
+ * constant of the automaton, so the answer is a pure function of the configuration, which is
+ * what makes remembering it sound. */
 static bool viable(sp_counter *a, const int64_t *key)
 {
     if (ctr_accepting64(a, key)) return true;
     size_t m = set_find(&a->memo, key);
     if (m != SIZE_MAX) return a->memo_val[m];
-    int64_t V, H = next_horizon(a, key, &V);
-    size_t g = (size_t)(4 * (V + a->nq) + 64);
-    if (g > GREEDY_BUDGET_MAX) g = GREEDY_BUDGET_MAX;
-    bool ok = sp_counter_reach(a, key, H, g, NEXT_BUDGET) == CTR_FOUND;
+    size_t work;
+    bool ok = search(a, key, next_horizon(a, key), a->next_share, &work) != CTR_NONE;
     if (a->memo.n == MEMO_MAX) set_reset(&a->memo);
     bool added;
     m = set_add(&a->memo, key, &added);
@@ -320,6 +339,8 @@ static bool viable(sp_counter *a, const int64_t *key)
     return ok;
 }
 
+/* At most one transition per symbol applies, so one call searches at most
+ * (symbols) * next_share <= NEXT_BUDGET units. */
 bool sp_counter_next(const sp_lang *lang, const int *p, size_t n, bool *valid, bool *can_end)
 {
     sp_counter *a = lang->impl; /* mutable scratch; see sp_counter */
@@ -359,13 +380,36 @@ static uint64_t hash32(const int32_t *k, size_t w)
     return h;
 }
 
+static bool keys_equal32(const int32_t *x, const int32_t *y, size_t w)
+{
+    for (size_t i = 0; i < w; i++)
+        if (x[i] != y[i]) return false;
+    return true;
+}
+
+/* Key and count of configuration j. */
+static inline int32_t *tab_key(const ctr_tables *t, size_t w, size_t j)
+{
+    return t->keys[j >> CTR_BLOCK_BITS] + (j & (CTR_BLOCK - 1)) * w;
+}
+
+static inline long double *tab_F(const ctr_tables *t, size_t j)
+{
+    return t->F[j >> CTR_BLOCK_BITS] + (j & (CTR_BLOCK - 1));
+}
+
 void sp_counter_tables_free(ctr_tables *t)
 {
+    for (size_t b = 0; b < t->nblocks; b++) {
+        free(t->keys[b]);
+        free(t->F[b]);
+    }
     free(t->keys);
     free(t->F);
-    free(t->first);
+    if (t->slots)
+        for (size_t l = 0; l <= t->L; l++) free(t->slots[l]);
     free(t->slots);
-    free(t->slot_off);
+    free(t->first);
     free(t->slot_mask);
     free(t->count);
     memset(t, 0, sizeof *t);
@@ -374,72 +418,55 @@ void sp_counter_tables_free(ctr_tables *t)
 /* Absolute index of configuration `key` in layer `layer`, or SIZE_MAX if it is not there. */
 static size_t layer_find(const ctr_tables *t, size_t w, size_t layer, const int32_t *key)
 {
-    const uint32_t *slots = t->slots + t->slot_off[layer];
+    const uint32_t *slots = t->slots[layer];
     size_t mask = t->slot_mask[layer], base = t->first[layer];
     for (size_t i = hash32(key, w) & mask;; i = (i + 1) & mask) {
         uint32_t e = slots[i];
         if (e == UINT32_MAX) return SIZE_MAX;
-        if (memcmp(t->keys + (base + e) * w, key, w * sizeof *key) == 0) return base + e;
+        if (keys_equal32(tab_key(t, w, base + e), key, w)) return base + e;
     }
 }
 
-/* The hash table of the layer being built: indices relative to the layer's first
- * configuration `base`, at most half full. */
-typedef struct builder {
-    uint32_t *slots; /* [mask + 1] */
-    size_t mask;
-    size_t base;
-} builder;
-
-static void builder_reset(builder *b, size_t expect, size_t base)
+/* Give layer `layer` (configurations first[layer] .. n - 1) a hash table of at least twice
+ * `expect` slots, replacing the one it has. */
+static void layer_rehash(ctr_tables *t, size_t w, size_t layer, size_t expect)
 {
     size_t size = 16;
     while (size < 2 * expect) size *= 2;
-    free(b->slots);
-    b->slots = sp_malloc(size, sizeof *b->slots);
-    memset(b->slots, 0xff, size * sizeof *b->slots);
-    b->mask = size - 1;
-    b->base = base;
+    free(t->slots[layer]);
+    uint32_t *slots = t->slots[layer] = sp_malloc(size, sizeof *slots);
+    memset(slots, 0xff, size * sizeof *slots);
+    t->slot_mask[layer] = size - 1;
+    for (size_t j = t->first[layer]; j < t->n; j++) {
+        size_t i = hash32(tab_key(t, w, j), w) & (size - 1);
+        while (slots[i] != UINT32_MAX) i = (i + 1) & (size - 1);
+        slots[i] = (uint32_t)(j - t->first[layer]);
+    }
 }
 
-static void builder_insert(builder *b, const ctr_tables *t, size_t w, size_t idx)
+/* Append `key` with count F to the last layer, `layer`, which does not hold it yet. */
+static void layer_append(ctr_tables *t, size_t w, size_t layer, const int32_t *key, long double F)
 {
-    size_t i = hash32(t->keys + idx * w, w) & b->mask;
-    while (b->slots[i] != UINT32_MAX) i = (i + 1) & b->mask;
-    b->slots[i] = (uint32_t)(idx - b->base);
-}
-
-/* Add F to configuration `key` of the layer being built, appending it if new. Returns false
- * when the configuration limit is reached. */
-static bool builder_add(builder *b, ctr_tables *t, size_t w, const int32_t *key, long double F,
-                        size_t limit)
-{
-    for (size_t i = hash32(key, w) & b->mask;; i = (i + 1) & b->mask) {
-        uint32_t e = b->slots[i];
-        if (e == UINT32_MAX) break;
-        size_t j = b->base + e;
-        if (memcmp(t->keys + j * w, key, w * sizeof *key) == 0) {
-            t->F[j] += F;
-            return true;
-        }
+    size_t j = t->n;
+    if ((j & (CTR_BLOCK - 1)) == 0) {
+        SP_GROW(t->keys, t->bcap, t->nblocks + 1);
+        t->F = sp_realloc(t->F, t->bcap, sizeof *t->F);
+        t->keys[t->nblocks] = sp_malloc((size_t)CTR_BLOCK * w, sizeof **t->keys);
+        t->F[t->nblocks] = sp_malloc(CTR_BLOCK, sizeof **t->F);
+        t->nblocks++;
     }
-    if (t->n == limit) return false;
-    if (t->n == t->kcap) {
-        t->kcap = t->kcap ? 2 * t->kcap : 1024;
-        if (t->kcap > limit) t->kcap = limit;
-        t->keys = sp_realloc(t->keys, t->kcap * w, sizeof *t->keys);
-        t->F = sp_realloc(t->F, t->kcap, sizeof *t->F);
+    memcpy(tab_key(t, w, j), key, w * sizeof *key);
+    *tab_F(t, j) = F;
+    t->n++;
+    size_t size = t->slot_mask[layer] + 1, used = t->n - t->first[layer];
+    if (2 * used > size) {
+        layer_rehash(t, w, layer, used);
+        return;
     }
-    size_t j = t->n++;
-    memcpy(t->keys + j * w, key, w * sizeof *key);
-    t->F[j] = F;
-    if (2 * (j - b->base + 1) > b->mask + 1) {
-        builder_reset(b, j - b->base + 1, b->base);
-        for (size_t x = b->base; x <= j; x++) builder_insert(b, t, w, x);
-    } else {
-        builder_insert(b, t, w, j);
-    }
-    return true;
+    uint32_t *slots = t->slots[layer];
+    size_t i = hash32(key, w) & (size - 1);
+    while (slots[i] != UINT32_MAX) i = (i + 1) & (size - 1);
+    slots[i] = (uint32_t)(used - 1);
 }
 
 /* Forward counts F_t(config) = number of strings of length t leading from the start to config,
@@ -447,7 +474,7 @@ static bool builder_add(builder *b, ctr_tables *t, size_t w, const int32_t *key,
  * steps left: such configurations lie on no accepting path of length <= L, so every count(n),
  * n <= L, and every backward sampling step is unaffected. count(n) = sum of F_n over accepting
  * configurations. Time O(sum over layers of |layer| * transitions per state), memory
- * O(configurations). */
+ * O(configurations), both capped (see CTR_TABLE_BYTES in counter.h). */
 int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
 {
     sp_counter *a = lang->impl;
@@ -457,41 +484,62 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
     memset(&t, 0, sizeof t);
     t.L = L;
     t.first = sp_calloc(L + 2, sizeof *t.first);
-    t.slot_off = sp_calloc(L + 1, sizeof *t.slot_off);
+    t.slots = sp_calloc(L + 1, sizeof *t.slots);
     t.slot_mask = sp_calloc(L + 1, sizeof *t.slot_mask);
     t.count = sp_calloc(L + 1, sizeof *t.count);
-    builder b = {0};
-    builder_reset(&b, 1, 0);
+    size_t acc_max = 1;                  /* most accepting configurations in one layer */
+    size_t work = 0, hcost = a->nbound;  /* steps (see CTR_MAX_WORK) */
+    const char *limit = NULL;            /* the limit that stopped the tables */
+    size_t limit_value = 0, layer = 0;
     int64_t start64[CTR_MAX_COUNTERS + 1] = {a->start};
     int32_t key[CTR_MAX_COUNTERS + 1] = {a->start};
+    layer_rehash(&t, w, 0, 1);
     if (sp_counter_lower_bound(a, a->start, start64 + 1) <= (int64_t)L)
-        builder_add(&b, &t, w, key, 1, a->max_configs);
+        layer_append(&t, w, 0, key, 1);
 
-    for (size_t layer = 0;; layer++) {
+    for (;; layer++) {
         size_t lo = t.first[layer], hi = t.n;
         t.first[layer + 1] = hi;
-        SP_GROW(t.slots, t.scap, t.nslots + b.mask + 1);
-        memcpy(t.slots + t.nslots, b.slots, (b.mask + 1) * sizeof *b.slots);
-        t.slot_off[layer] = t.nslots;
-        t.slot_mask[layer] = b.mask;
-        t.nslots += b.mask + 1;
+        /* Every weight sampling reads is some F or a partial sum of an accepting layer's F
+         * (at most count(t)), so finite F and counts keep sampling exact. */
         long double c = 0;
+        bool finite = true;
+        size_t nacc = 0;
         for (size_t j = lo; j < hi; j++) {
-            const int32_t *k = t.keys + j * w;
-            if (ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) c += t.F[j];
+            const int32_t *k = tab_key(&t, w, j);
+            long double F = *tab_F(&t, j);
+            finite = finite && isfinite(F);
+            if (ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) {
+                c += F;
+                nacc++;
+            }
+        }
+        if (!finite || !isfinite(c)) {
+            sp_counter_tables_free(&t);
+            return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
+                                "%s: counting strings of length %zu needs numbers beyond long "
+                                "double's range (about 1.19e4932); lengths up to %zu can be "
+                                "counted",
+                                lang->name, layer, layer - 1);
         }
         t.count[layer] = c;
+        if (nacc > acc_max) acc_max = nacc;
         if (layer == L) break;
 
         int64_t left = (int64_t)(L - layer - 1);
-        builder_reset(&b, hi - lo, hi);
-        for (size_t j = lo; j < hi; j++) {
-            memcpy(key, t.keys + j * w, w * sizeof *key);
-            long double F = t.F[j];
+        layer_rehash(&t, w, layer + 1, hi - lo);
+        for (size_t j = lo; j < hi && !limit; j++) {
+            memcpy(key, tab_key(&t, w, j), w * sizeof *key);
+            long double F = *tab_F(&t, j);
             int q = key[0];
             uint32_t sig = ctr_sig32(key + 1, K);
             for (uint32_t x = a->sfirst[q]; x < a->sfirst[q + 1]; x++) {
                 const ctr_trans *tr = &a->trans[x];
+                if (++work > a->max_work) {
+                    limit = "steps";
+                    limit_value = a->max_work;
+                    break;
+                }
                 if (!ctr_holds(tr->guard, sig)) continue;
                 int32_t succ[CTR_MAX_COUNTERS + 1];
                 int64_t succ64[CTR_MAX_COUNTERS];
@@ -500,22 +548,41 @@ int sp_counter_prepare(sp_lang *lang, size_t L, sp_error *err)
                     succ[1 + i] = key[1 + i] + tr->add[i]; /* |value| <= 8 L: fits */
                     succ64[i] = succ[1 + i];
                 }
-                if (sp_counter_lower_bound(a, tr->to, succ64) > left) continue;
-                if (!builder_add(&b, &t, w, succ, F, a->max_configs)) {
-                    free(b.slots);
-                    sp_counter_tables_free(&t);
-                    return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
-                                        "counting %s up to length %zu needs more than %zu "
-                                        "configurations of its counter automaton (the limit); "
-                                        "ask for shorter strings",
-                                        lang->name, L, a->max_configs);
+                size_t found = layer_find(&t, w, layer + 1, succ);
+                if (found != SIZE_MAX) {
+                    *tab_F(&t, found) += F;
+                    continue;
                 }
+                work += hcost;
+                if (sp_counter_lower_bound(a, tr->to, succ64) > left) continue;
+                if (t.n == a->max_configs) {
+                    limit = "configurations of its counter automaton";
+                    limit_value = a->max_configs;
+                    break;
+                }
+                if (t.n - hi == a->max_layer) {
+                    limit = "configurations of its counter automaton at one length";
+                    limit_value = a->max_layer;
+                    break;
+                }
+                layer_append(&t, w, layer + 1, succ, F);
             }
         }
+        if (limit) {
+            sp_counter_tables_free(&t);
+            return sp_error_set(err, SP_ELIMIT, lang->file, 0, 0,
+                                "counting %s up to length %zu needs more than %zu %s (the limit, "
+                                "reached at length %zu); ask for shorter strings",
+                                lang->name, L, limit_value, limit, layer + 1);
+        }
     }
-    free(b.slots);
     sp_counter_tables_free(&a->tab);
     a->tab = t;
+    /* Sampling scratch for the accepting configurations of one layer, so that sample never
+     * allocates. */
+    a->acc_idx = sp_realloc(a->acc_idx, acc_max, sizeof *a->acc_idx);
+    a->acc_cum = sp_realloc(a->acc_cum, acc_max, sizeof *a->acc_cum);
+    a->acc_cap = acc_max;
     a->acc_len = SIZE_MAX;
     return SP_OK;
 }
@@ -529,7 +596,8 @@ long double sp_counter_count(const sp_lang *lang, size_t n)
 /* Pick the final accepting configuration with probability F_n / count(n), then step back:
  * from configuration c at layer t choose the predecessor p (with the transition p -> c) with
  * probability F_{t-1}(p) / F_t(c). Each string is one path, so the product of these
- * probabilities is 1 / count(n). Time O(n * in-degree) per sample after the first at n. */
+ * probabilities is 1 / count(n). Time O(n * in-degree) per sample after the first at n (which
+ * lists layer n's accepting configurations into scratch sized by prepare); no allocation. */
 void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
 {
     sp_counter *a = lang->impl;
@@ -540,14 +608,10 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
         a->acc_n = 0;
         long double cum = 0;
         for (size_t j = t->first[n]; j < t->first[n + 1]; j++) {
-            const int32_t *k = t->keys + j * w;
+            const int32_t *k = tab_key(t, w, j);
             if (!ctr_accepting(a, k[0], ctr_sig32(k + 1, K))) continue;
-            if (a->acc_n == a->acc_cap) {
-                a->acc_cap = a->acc_cap ? 2 * a->acc_cap : 64;
-                a->acc_idx = sp_realloc(a->acc_idx, a->acc_cap, sizeof *a->acc_idx);
-                a->acc_cum = sp_realloc(a->acc_cum, a->acc_cap, sizeof *a->acc_cum);
-            }
-            cum += t->F[j];
+            SP_ASSERT(a->acc_n < a->acc_cap);
+            cum += *tab_F(t, j);
             a->acc_idx[a->acc_n] = j;
             a->acc_cum[a->acc_n++] = cum;
         }
@@ -563,7 +627,7 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
     }
     size_t j = a->acc_idx[lo];
     for (size_t layer = n; layer > 0; layer--) {
-        const int32_t *k = t->keys + j * w;
+        const int32_t *k = tab_key(t, w, j);
         int q = k[0];
         size_t m = 0;
         long double sum = 0;
@@ -575,10 +639,10 @@ void sp_counter_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
             if (!ctr_holds(tr->guard, ctr_sig32(pred + 1, K))) continue;
             size_t p = layer_find(t, w, layer - 1, pred);
             if (p == SIZE_MAX) continue;
-            a->pw[m] = t->F[p];
+            a->pw[m] = *tab_F(t, p);
             a->pidx[m] = p;
             a->psym[m] = tr->sym;
-            sum += t->F[p];
+            sum += a->pw[m];
             m++;
         }
         SP_ASSERT(m > 0);
