@@ -1081,7 +1081,8 @@ static void test_limits(void **state)
     status = sp_lang_prepare(lang, 12, &err);
     printf("# vectors: prepare(12) failed after %.1f ms: %s\n", 1e3 * (now() - t0), err.msg);
     assert_int_equal(status, SP_ELIMIT);
-    assert_true(sp_lang_count(lang, 5) == -1);
+    /* Short lengths still count: the generic layer retries with exactly the length asked for. */
+    assert_true(sp_lang_count(lang, 5) >= 0);
     sp_lang_destroy(lang);
 }
 
