@@ -10,6 +10,7 @@
 #include "satprobe/json.h"
 #include "satprobe/oracle.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,47 +481,55 @@ static void test_length_dist(void **state)
     sp_lang_destroy(lang);
 }
 
-/* A length where the split takes most members goes through the enumerated pool; one where it
- * takes few goes through rejection sampling. Either way every member must be equally likely
- * to be included: over 60 seeds, each of the 42 members of length 10 lands near 60 * 30/42. */
+/* A length where the split takes most members draws from a pool of all of them (collected by
+ * sampling when there are at most a few hundred, else found by search); one where it takes few
+ * uses rejection sampling. Either way every member must be equally likely to be included, which
+ * 40 seeds' inclusion counts test. */
 static void test_uniform_inclusion(void **state)
 {
     (void)state;
     sp_lang *lang = tu_load_zoo("dyck-1");
     sp_gen_options o;
     small_options(&o);
-    o.train_lengths = (sp_range){10, 10};
     o.nbins = 0;
-    size_t runs = 60;
-    for (int pass = 0; pass < 2; pass++) {
-        o.train = pass ? 60 : 16; /* 30 of 42 (pool) or 8 of 42 (rejection) */
-        double p = (double)(o.train / 2) / 42;
-        size_t count[1024] = {0};
+    o.force = true;
+    size_t runs = 40;
+    static const size_t len[3] = {10, 10, 14}, pos[3] = {30, 8, 300}, members[3] = {42, 42, 429};
+    size_t *count = sp_malloc(1 << 14, sizeof *count);
+    for (int pass = 0; pass < 3; pass++) {
+        o.train_lengths = (sp_range){len[pass], len[pass]};
+        o.train = 2 * pos[pass];
+        memset(count, 0, (1 << 14) * sizeof *count);
         for (size_t seed = 1; seed <= runs; seed++) {
             o.seed = seed;
-            o.force = true;
             sp_gen_summary sum;
             const char *dir = path_in("incl");
             generate(lang, dir, &o, &sum);
             sp_dataset *ds = load(dir, "train");
             for (size_t i = 0; i < ds->count; i++) {
                 if (!ds->label[i]) continue;
-                size_t code = 0; /* the 10 brackets as bits */
-                for (size_t j = 0; j < 10; j++) code = code * 2 + (size_t)ds->syms[ds->start[i] + j];
+                size_t code = 0; /* the brackets as bits */
+                for (size_t j = 0; j < len[pass]; j++) code = code * 2 + (size_t)ds->syms[ds->start[i] + j];
                 count[code]++;
             }
             sp_dataset_destroy(ds);
         }
-        double mean = (double)runs * p, sd = sqrt((double)runs * p * (1 - p));
-        size_t members = 0;
-        for (size_t c = 0; c < 1024; c++) {
+        /* Each member's count is Binomial(runs, p) on its own; together a chi-square with
+         * members - 1 degrees of freedom (the counts add up to runs * positives). */
+        double p = (double)pos[pass] / (double)members[pass], mean = (double)runs * p;
+        double var = mean * (1 - p), x2 = 0;
+        size_t seen = 0;
+        for (size_t c = 0; c < (size_t)1 << len[pass]; c++) {
             if (!count[c]) continue;
-            members++;
-            if (fabs((double)count[c] - mean) > 4.5 * sd)
-                fail_msg("member %zu included %zu times in %zu runs, expected %.1f", c, count[c], runs, mean);
+            seen++;
+            x2 += ((double)count[c] - mean) * ((double)count[c] - mean) / var;
         }
-        assert_int_equal(members, 42);
+        double pvalue = gsl_cdf_chisq_Q(x2, (double)members[pass] - 1);
+        if (pvalue < 1e-4)
+            fail_msg("pass %d: inclusion counts far from uniform (chi-square %.1f, p = %.2g)", pass, x2, pvalue);
+        assert_int_equal(seen, members[pass]);
     }
+    free(count);
     sp_lang_destroy(lang);
 }
 

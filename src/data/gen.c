@@ -194,8 +194,11 @@ static void make_pools(gen_ctx *c, gen_split *sp, const gen_split *train)
         }
         uint64_t pos = L->want[CAT_POS], neg = L->want[CAT_NEAR] + L->want[CAT_RANDOM];
         /* Pools where this split (with train) takes more than half of what exists. */
-        if (pos && L->members <= SP_POOL_MAX_MEMBERS && 2.0L * (pos + tpos) > L->members)
-            L->pos_pool = sp_pool_members(c->lang, L->n, c->exclude, c->work);
+        if (pos && L->members <= SP_POOL_MAX_MEMBERS && 2.0L * (pos + tpos) > L->members) {
+            if (L->members <= SP_POOL_COLLECT_MAX)
+                L->pos_pool = sp_pool_collect(c->lang, L->n, (size_t)L->members, c->r, c->exclude, c->work);
+            if (!L->pos_pool) L->pos_pool = sp_pool_members(c->lang, L->n, c->exclude, c->work);
+        }
         long double total = L->members + L->nonmembers;
         if (L->want[CAT_RANDOM] && total <= SP_POOL_MAX_STRINGS &&
             (2.0L * (neg + tneg) > L->nonmembers || L->nonmembers < 0.01L * total))

@@ -46,6 +46,12 @@ typedef struct sp_pool {
  * in `exclude` (may be NULL). NULL when there are more than SP_POOL_MAX_MEMBERS or the search
  * would take too many steps. `work` has room for n + 1 ints. */
 sp_pool *sp_pool_members(const sp_lang *lang, size_t n, const sp_strset *exclude, int *work);
+/* The same for languages with at most a few hundred members of length n (`members`, exact):
+ * drawn with the sampler until every one has been seen, which is far cheaper than a search
+ * when viable prefixes abound (a^n b^n c^n). NULL if that takes too long. */
+#define SP_POOL_COLLECT_MAX 256u
+sp_pool *sp_pool_collect(sp_lang *lang, size_t n, size_t members, gsl_rng *r,
+                         const sp_strset *exclude, int *work);
 /* Non-members of length n by enumerating all k^n strings (caller checks k^n <=
  * SP_POOL_MAX_STRINGS), except those in `exclude`. */
 sp_pool *sp_pool_nonmembers(const sp_lang *lang, size_t n, const sp_strset *exclude, int *work);

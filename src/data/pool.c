@@ -80,6 +80,31 @@ done:
     return p;
 }
 
+sp_pool *sp_pool_collect(sp_lang *lang, size_t n, size_t members, gsl_rng *r,
+                          const sp_strset *exclude, int *work)
+{
+    /* Coupon collecting: members * H(members) draws expected; give up at 16 times that. */
+    double expect = 1;
+    for (size_t i = 1; i <= members; i++) expect += (double)members / (double)i;
+    size_t limit = (size_t)(16 * expect), found = 0;
+    sp_strset seen;
+    sp_strset_init(&seen, members);
+    sp_pool *p = pool_new(n);
+    for (size_t t = 0; t < limit && found < members; t++) {
+        if (sp_lang_sample(lang, n, r, work, NULL)) break;
+        uint64_t h = sp_strhash(work, n);
+        if (!sp_strset_add(&seen, h)) continue;
+        found++;
+        if (!exclude || !sp_strset_has(exclude, h)) pool_add(p, work);
+    }
+    sp_strset_free(&seen);
+    if (found < members) {
+        sp_pool_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
 sp_pool *sp_pool_nonmembers(const sp_lang *lang, size_t n, const sp_strset *exclude, int *work)
 {
     size_t k = sp_lang_alphabet_size(lang);
