@@ -316,16 +316,16 @@ static void split_warnings(gen_ctx *c, const gen_split *sp)
     sp_strbuf_clear(&b);
     uint64_t fallback = 0;
     for (size_t i = 0; i < sp->nlen; i++) fallback += sp->len[i].near_fallback;
-    if (length_list(sp, fell_back, NULL, &b))
-        warn(c, "warning: %s: near misses ran out at lengths %s; %llu random negatives took their place",
-             sp->name, b.buf, (unsigned long long)fallback);
+    size_t nfell = length_list(sp, fell_back, NULL, &b);
+    if (nfell)
+        warn(c, "warning: %s: near misses ran out at length%s %s; %llu random negative%s took their place",
+             sp->name, nfell > 1 ? "s" : "", b.buf, (unsigned long long)fallback, fallback > 1 ? "s" : "");
     static const char *const by[] = {"members", "non-members"};
-    static const char *const what[] = {"every member", "every non-member rejection sampling may use"};
+    static const char *const what[] = {"every member left", "as many non-members as allowed"};
     for (int j = 0; j < 2; j++) {
         sp_strbuf_clear(&b);
         size_t m = length_list(sp, limited, by[j], &b);
-        if (m)
-            warn(c, "note: %s: took %s left at length%s %s", sp->name, what[j], m > 1 ? "s" : "", b.buf);
+        if (m) warn(c, "note: %s: took %s at length%s %s", sp->name, what[j], m > 1 ? "s" : "", b.buf);
     }
     if (sp->lines < sp->requested)
         warn(c, "warning: %s: %llu strings instead of %llu: the language has too few usable strings "
