@@ -23,7 +23,6 @@ typedef struct gen_ctx {
     gsl_rng *r;
     sp_symdraw draw;
     size_t k;
-    bool negatives;           /* task recognize or both */
     int *s, *tmp, *work;      /* [maxlen + 2] scratch strings */
     bool *next, *end;         /* [(maxlen + 1) * k], [maxlen + 1] */
     sp_strset seen;           /* hashes of the current split's strings */
@@ -182,26 +181,20 @@ static size_t fen_find(const fenwick *f, uint64_t u)
     return pos;
 }
 
-static void make_pools(gen_ctx *c, gen_split *sp, const gen_split *train)
+static void make_pools(gen_ctx *c, gen_split *sp)
 {
     for (size_t i = 0; i < sp->nlen; i++) {
         gen_length *L = &sp->len[i];
-        uint64_t tpos = 0, tneg = 0;
-        if (train && L->n >= train->range.lo && L->n <= train->range.hi) {
-            const gen_length *T = &train->len[L->n - train->range.lo];
-            tpos = T->got[CAT_POS];
-            tneg = T->got[CAT_NEAR] + T->got[CAT_RANDOM];
-        }
         uint64_t pos = L->want[CAT_POS], neg = L->want[CAT_NEAR] + L->want[CAT_RANDOM];
         /* Pools where this split (with train) takes more than half of what exists. */
-        if (pos && L->members <= SP_POOL_MAX_MEMBERS && 2.0L * (pos + tpos) > L->members) {
+        if (pos && L->members <= SP_POOL_MAX_MEMBERS && 2.0L * (pos + L->train_pos) > L->members) {
             if (L->members <= SP_POOL_COLLECT_MAX)
                 L->pos_pool = sp_pool_collect(c->lang, L->n, (size_t)L->members, c->r, c->exclude, c->work);
             if (!L->pos_pool) L->pos_pool = sp_pool_members(c->lang, L->n, c->exclude, c->work);
         }
         long double total = L->members + L->nonmembers;
         if (L->want[CAT_RANDOM] && total <= SP_POOL_MAX_STRINGS &&
-            (2.0L * (neg + tneg) > L->nonmembers || L->nonmembers < 0.01L * total))
+            (2.0L * (neg + L->train_neg) > L->nonmembers || L->nonmembers < 0.01L * total))
             L->neg_pool = sp_pool_nonmembers(c->lang, L->n, c->exclude, c->work);
     }
 }
@@ -235,7 +228,7 @@ static int emit_slot(gen_ctx *c, gen_split *sp, gen_length *L, int cat, sp_error
 static int run_split(gen_ctx *c, gen_split *sp, const gen_split *train, sp_outdir *dir, sp_error *err)
 {
     sp_plan_split(sp, c->lang, train, c->o, c->r);
-    make_pools(c, sp, train);
+    make_pools(c, sp);
     size_t m = NCAT * sp->nlen;
     fenwick f = {sp_calloc(m + 1, sizeof(uint64_t)), m, 1};
     while (f.top * 2 <= m) f.top *= 2;
@@ -252,7 +245,6 @@ static int run_split(gen_ctx *c, gen_split *sp, const gen_split *train, sp_outdi
         gen_length *L = &sp->len[j / NCAT];
         int cat = (int)(j % NCAT);
         fen_add(&f, j, -1);
-        L->left[cat]--;
         status = emit_slot(c, sp, L, cat, err);
     }
     if (!status) status = sp_out_close(&c->out, err);
@@ -394,7 +386,6 @@ int sp_gen_run(sp_lang *lang, const char *grammar_sha256, const char *dir,
     c.lang = lang;
     c.o = o;
     c.k = sp_lang_alphabet_size(lang);
-    c.negatives = o->task != SP_TASK_PREDICT;
     sp_outdir out;
     memset(&out, 0, sizeof out);
     int status = check_language(lang, splits, nsplits, maxlen, err);

@@ -86,13 +86,14 @@ typedef struct gen_length {
     size_t n;
     long double members;    /* strings of length n in the language */
     long double nonmembers; /* k^n - members (may be infinite) */
+    uint64_t train_pos;     /* members train took at this length (0 for train itself) */
+    uint64_t train_neg;     /* non-members train took */
     uint64_t avail_pos;     /* members not used by train (saturates at SP_AVAIL_MANY) */
     uint64_t avail_neg;     /* non-members not used by train (likewise) */
     uint64_t cap;           /* most positives this length can take */
     const char *dropped;    /* why no strings are drawn here, or NULL */
     const char *limited_by; /* "members" or "non-members" when the quota hit the cap */
     uint64_t want[NCAT];    /* quotas */
-    uint64_t left[NCAT];    /* still to write */
     uint64_t got[NCAT];     /* written; got[CAT_RANDOM] includes the near-miss fallbacks */
     uint64_t near_fallback; /* near-miss slots filled with random negatives */
     bool near_given_up;

@@ -27,12 +27,12 @@ static void measure(gen_length *L, sp_lang *lang, const gen_split *train, bool n
     long double total = powl((long double)k, (long double)n);
     L->members = sp_lang_count(lang, n);
     L->nonmembers = isinf(total) ? total : total - L->members;
-    uint64_t tpos = 0, tneg = 0;
     if (train && n >= train->range.lo && n <= train->range.hi) {
         const gen_length *T = &train->len[n - train->range.lo];
-        tpos = T->got[CAT_POS];
-        tneg = T->got[CAT_NEAR] + T->got[CAT_RANDOM];
+        L->train_pos = T->got[CAT_POS];
+        L->train_neg = T->got[CAT_NEAR] + T->got[CAT_RANDOM];
     }
+    uint64_t tpos = L->train_pos, tneg = L->train_neg;
     uint64_t members = saturate(L->members), non = saturate(L->nonmembers);
     L->avail_pos = members - min64(members, tpos);
     L->avail_neg = non - min64(non, tneg);
@@ -55,8 +55,8 @@ static void measure(gen_length *L, sp_lang *lang, const gen_split *train, bool n
 }
 
 /* Multinomial draws of P positives over the lengths with room, cut at the caps; the excess is
- * drawn again among the lengths still below their cap. Returns the positives not placed. */
-static uint64_t assign(gen_split *sp, uint64_t P, sp_gen_length_dist dist, gsl_rng *r)
+ * drawn again among the lengths still below their cap, until none is left or all are full. */
+static void assign(gen_split *sp, uint64_t P, sp_gen_length_dist dist, gsl_rng *r)
 {
     size_t m = sp->nlen;
     double *w = sp_malloc(m, sizeof *w);
@@ -93,7 +93,6 @@ static uint64_t assign(gen_split *sp, uint64_t P, sp_gen_length_dist dist, gsl_r
     free(w);
     free(x);
     free(idx);
-    return left;
 }
 
 void sp_plan_split(gen_split *sp, sp_lang *lang, const gen_split *train, const sp_gen_options *o,
@@ -114,6 +113,5 @@ void sp_plan_split(gen_split *sp, sp_lang *lang, const gen_split *train, const s
             L->want[CAT_NEAR] = near;
             L->want[CAT_RANDOM] = q - near;
         }
-        for (int c = 0; c < NCAT; c++) L->left[c] = L->want[c];
     }
 }
