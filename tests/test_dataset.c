@@ -188,6 +188,8 @@ static void check_disjoint(const sp_dataset *train, const sp_dataset *test)
 /* Labels by the language and, for regular languages, by PCRE2 / the written DFA. */
 static void check_labels(sp_lang *lang, const sp_dataset *ds)
 {
+    assert_int_equal(ds->k, sp_lang_alphabet_size(lang));
+    for (size_t a = 0; a < ds->k; a++) assert_string_equal(ds->symbols[a], sp_lang_symbol(lang, (int)a));
     sp_oracle *oracle;
     sp_error err;
     assert_int_equal(sp_oracle_new(lang, &oracle, &err), SP_OK);
@@ -321,6 +323,21 @@ static void test_properties(void **state)
         check_dataset(lang, dir, &o);
         sp_lang_destroy(lang);
     }
+    /* Symbols that JSON must escape (a quote, a backslash) or pass through (UTF-8). */
+    sp_lang *lang = tu_load_text("name: esc\ndescription: d\nclass: context-free\n"
+                                 "alphabet: ['\"', '\\', '\u00e9', a]\nkind: dyck\n"
+                                 "pairs: [['\"', '\\'], ['\u00e9', a]]\n");
+    assert_string_equal(sp_lang_symbol(lang, 1), "\\");
+    sp_gen_options o;
+    small_options(&o);
+    sp_gen_summary sum;
+    for (int f = 0; f < 2; f++) {
+        o.format = f ? SP_FORMAT_FLARE : SP_FORMAT_JSONL;
+        const char *dir = path_in(f ? "esc-flare" : "esc-jsonl");
+        generate(lang, dir, &o, &sum);
+        check_dataset(lang, dir, &o);
+    }
+    sp_lang_destroy(lang);
     assert_int_equal(leftovers(), 0);
 }
 
