@@ -462,7 +462,14 @@ static void test_predict_task(void **state)
     sp_dataset *ds = load(dir, "train");
     assert_int_equal(ds->count, 501);
     for (size_t i = 0; i < ds->count; i++) assert_true(ds->label[i]);
+    o.format = SP_FORMAT_FLARE; /* positives only in FLaRe's files too */
+    const char *flare = path_in("predict-flare");
+    generate(lang, flare, &o, &sum);
+    sp_dataset *fl = load(flare, "train");
+    same_examples(ds, fl);
+    sp_dataset_destroy(fl);
     sp_dataset_destroy(ds);
+    o.format = SP_FORMAT_JSONL;
     o.task = SP_TASK_RECOGNIZE;
     o.train = 500;
     dir = path_in("recognize");
