@@ -6,7 +6,6 @@
 #include "satprobe/progress.h"
 #include "satprobe/rng.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,16 +34,10 @@ typedef struct gen_ctx {
     size_t nwarn, warncap;
 } gen_ctx;
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void warn(gen_ctx *c, const char *fmt, ...)
+/* Keep a warning for the manifest and print it (clearing the progress bar first). */
+static void add_warning(void *ctx, const char *line)
 {
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
+    gen_ctx *c = ctx;
     SP_GROW(c->warn, c->warncap, c->nwarn + 1);
     c->warn[c->nwarn++] = sp_strdup(line);
     if (c->o->log) {
@@ -258,75 +251,6 @@ static int run_split(gen_ctx *c, gen_split *sp, const gen_split *train, sp_outdi
     return status;
 }
 
-/* ---- warnings ---- */
-
-/* Lengths of sp with f(L) true, as "2-12, 14, 16-20" (appended to b); returns how many. */
-static size_t length_list(const gen_split *sp, bool (*f)(const gen_length *, const void *),
-                          const void *arg, sp_strbuf *b)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < sp->nlen; i++) {
-        if (!f(&sp->len[i], arg)) continue;
-        size_t j = i;
-        while (j + 1 < sp->nlen && f(&sp->len[j + 1], arg)) j++;
-        if (count) sp_strbuf_puts(b, ", ");
-        if (j == i) sp_strbuf_printf(b, "%zu", sp->len[i].n);
-        else sp_strbuf_printf(b, "%zu-%zu", sp->len[i].n, sp->len[j].n);
-        count += j - i + 1;
-        i = j;
-    }
-    return count;
-}
-
-static bool dropped_for(const gen_length *L, const void *why)
-{
-    return L->dropped && !strcmp(L->dropped, why);
-}
-static bool fell_back(const gen_length *L, const void *arg) { return (void)arg, L->near_fallback > 0; }
-static bool limited(const gen_length *L, const void *by)
-{
-    return L->limited_by && !strcmp(L->limited_by, by);
-}
-
-static void split_warnings(gen_ctx *c, const gen_split *sp)
-{
-    sp_strbuf b;
-    sp_strbuf_init(&b);
-    const char *reasons[8];
-    size_t nr = 0;
-    for (size_t i = 0; i < sp->nlen; i++) {
-        const char *why = sp->len[i].dropped;
-        bool known = !why;
-        for (size_t j = 0; j < nr && !known; j++) known = !strcmp(reasons[j], why);
-        if (!known && nr < 8) reasons[nr++] = why;
-    }
-    for (size_t j = 0; j < nr; j++) {
-        sp_strbuf_clear(&b);
-        size_t m = length_list(sp, dropped_for, reasons[j], &b);
-        warn(c, "warning: %s: length%s %s dropped: %s", sp->name, m > 1 ? "s" : "", b.buf, reasons[j]);
-    }
-    sp_strbuf_clear(&b);
-    uint64_t fallback = 0;
-    for (size_t i = 0; i < sp->nlen; i++) fallback += sp->len[i].near_fallback;
-    size_t nfell = length_list(sp, fell_back, NULL, &b);
-    if (nfell)
-        warn(c, "warning: %s: near misses ran out at length%s %s; %llu random negative%s took their place",
-             sp->name, nfell > 1 ? "s" : "", b.buf, (unsigned long long)fallback, fallback > 1 ? "s" : "");
-    static const char *const by[] = {"members", "non-members"};
-    static const char *const what[] = {"every member left", "as many non-members as allowed"};
-    for (int j = 0; j < 2; j++) {
-        sp_strbuf_clear(&b);
-        size_t m = length_list(sp, limited, by[j], &b);
-        if (m) warn(c, "note: %s: took %s at length%s %s", sp->name, what[j], m > 1 ? "s" : "", b.buf);
-    }
-    if (sp->lines < sp->requested)
-        warn(c, "warning: %s: %llu strings instead of %llu: the language has too few usable strings "
-             "of lengths %zu-%zu (all are taken; see manifest.json)",
-             sp->name, (unsigned long long)sp->lines, (unsigned long long)sp->requested,
-             sp->range.lo, sp->range.hi);
-    sp_strbuf_free(&b);
-}
-
 /* ---- the run ---- */
 
 static void split_init(gen_split *sp, const char *name, sp_range range, uint64_t requested)
@@ -408,7 +332,7 @@ int sp_gen_run(sp_lang *lang, const char *grammar_sha256, const char *dir,
             if (i == 0 && keep_train) c.train_seen = c.seen;
             else sp_strset_free(&c.seen);
             memset(&c.seen, 0, sizeof c.seen);
-            if (!status) split_warnings(&c, &splits[i]);
+            if (!status) sp_split_warnings(&splits[i], add_warning, &c);
         }
         sp_progress_finish(&c.progress);
         if (!status)

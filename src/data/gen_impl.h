@@ -119,6 +119,9 @@ typedef struct gen_split {
 void sp_plan_split(gen_split *sp, sp_lang *lang, const gen_split *train, const sp_gen_options *o,
                    gsl_rng *r);
 
+/* The split's warnings and notes (warnings.c), one line per emit() call, in a fixed order. */
+void sp_split_warnings(const gen_split *sp, void (*emit)(void *ctx, const char *line), void *ctx);
+
 /* ---- output (emit.c) ---- */
 
 enum { OUT_MAIN, OUT_LABELS, OUT_EDITS, OUT_NEXT, NOUT };
