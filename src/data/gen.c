@@ -89,14 +89,17 @@ static int draw_positive(gen_ctx *c, gen_length *L, sp_error *err)
         sp_pool_destroy(L->pos_pool); /* only a hash collision can empty it early */
         L->pos_pool = NULL;
     }
-    for (unsigned t = 0; t < REJECT_TRIES; t++) {
+    /* Taking every member of a length by rejection needs about `members` draws for the last
+     * one, so the guard grows with the count. */
+    uint64_t limit = REJECT_TRIES + 64 * (L->members < 0x1p40L ? (uint64_t)L->members : UINT64_C(1) << 40);
+    for (uint64_t t = 0; t < limit; t++) {
         if (sp_lang_sample(c->lang, n, c->r, c->s, err)) return SP_ELIMIT;
         uint64_t h = hash_ahead(c, c->s, n);
         if (check_label(c, c->s, n, true, err)) return SP_ECHECK;
         if (fresh(c, h)) return SP_OK;
     }
-    return sp_error_set(err, SP_ELIMIT, "", 0, 0, "no new member of length %zu after %u draws", n,
-                        REJECT_TRIES);
+    return sp_error_set(err, SP_ELIMIT, "", 0, 0, "no new member of length %zu after %llu draws", n,
+                        (unsigned long long)limit);
 }
 
 static bool draw_near_miss(gen_ctx *c, gen_length *L, unsigned *edits, sp_error *err)
