@@ -155,6 +155,27 @@ static void test_rng(void **state)
         long double u = sp_rng_uniform_ld(r);
         assert_true(u >= 0 && u < 1);
     }
+    /* Bounds n = 3/4 of 2^32 (or 2^64), where a third of the values would get two of the 4
+     * draws in 4 without the rejection step: reducing modulo n doubles those below n / 3,
+     * multiply-shift doubles the multiples of 3. Both the 32-bit and the 64-bit path. */
+    uint64_t bounds[2] = {UINT64_C(3) << 30, UINT64_C(3) << 62};
+    for (int b = 0; b < 2; b++) {
+        size_t low = 0, third = 0;
+        for (int i = 0; i < 60000; i++) {
+            uint64_t x = sp_rng_below(r, bounds[b]);
+            assert_true(x < bounds[b]);
+            low += x < bounds[b] / 3;
+            third += x % 3 == 0;
+        }
+        assert_true(low > 19000 && low < 21000);
+        assert_true(third > 19000 && third < 21000);
+    }
+    /* A generator with fewer than 32 bits per draw goes through the general path. */
+    gsl_rng *small = gsl_rng_alloc(gsl_rng_ranlxs0);
+    size_t f5[5] = {0};
+    for (int i = 0; i < 50000; i++) f5[sp_rng_below(small, 5)]++;
+    for (int i = 0; i < 5; i++) assert_true(f5[i] > 9500 && f5[i] < 10500);
+    gsl_rng_free(small);
     gsl_rng *a = sp_rng_new(9), *b = sp_rng_new(9);
     for (int i = 0; i < 100; i++) assert_true(sp_rng_u64(a) == sp_rng_u64(b));
     gsl_rng_free(a);

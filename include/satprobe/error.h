@@ -10,6 +10,7 @@ typedef enum sp_status {
     SP_EINPUT = 1, /* the user's input is wrong: bad YAML, bad regex, bad string, bad option */
     SP_EIO = 2,    /* reading or writing a file failed */
     SP_ELIMIT = 3, /* a size limit was hit (too many DFA states, too many configurations) */
+    SP_ECHECK = 4, /* an internal cross-check disagreed (two routes to the same answer differ) */
 } sp_status;
 
 /* Where and what. line and col are 1-based; 0 means "not known" and is left out when printed. */

@@ -13,7 +13,8 @@ uint64_t sp_rng_u64(gsl_rng *r);
 /* Uniform in [0, 1) with 64 random bits of mantissa (long double keeps all of them on x86-64). */
 long double sp_rng_uniform_ld(gsl_rng *r);
 
-/* Uniform integer in [0, n), n > 0, without modulo bias. */
+/* Uniform integer in [0, n), n > 0, without modulo bias (one 32-bit draw when n <= 2^32 - 1
+ * and the generator gives 32 bits, as mt19937 does). */
 uint64_t sp_rng_below(gsl_rng *r, uint64_t n);
 
 /* Index i with probability w[i] / total, where total is the sum of the k weights (all >= 0, total > 0).

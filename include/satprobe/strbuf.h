@@ -22,4 +22,9 @@ __attribute__((format(printf, 2, 3)))
 #endif
 void sp_strbuf_printf(sp_strbuf *sb, const char *fmt, ...);
 
+/* For writers that build long lines by hand: make room for `extra` more bytes and return where
+ * they go; then report how many were written with sp_strbuf_advance (at most `extra`). */
+char *sp_strbuf_grow(sp_strbuf *sb, size_t extra);
+void sp_strbuf_advance(sp_strbuf *sb, size_t written);
+
 #endif

@@ -26,6 +26,7 @@ int cmd_count(int argc, char **argv);
 int cmd_accepts(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_next(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 
 /* Print "satprobe CMD: message" to stderr and return CLI_USAGE. */
 #if defined(__GNUC__)

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"accepts", "membership of strings read from stdin (1 or 0 per line)", cmd_accepts},
     {"sample", "uniformly random strings of a given length", cmd_sample},
     {"next", "valid next symbols after prefixes read from stdin", cmd_next},
+    {"gen", "write a balanced dataset with test splits by length", cmd_gen},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -1,6 +1,7 @@
 /* Growable strings: append bytes, formatted text, single characters. */
 #include "satprobe/strbuf.h"
 #include "satprobe/alloc.h"
+#include "satprobe/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,4 +63,17 @@ void sp_strbuf_printf(sp_strbuf *sb, const char *fmt, ...)
     vsnprintf(sb->buf + sb->len, (size_t)need + 1, fmt, ap);
     va_end(ap);
     sb->len += (size_t)need;
+}
+
+char *sp_strbuf_grow(sp_strbuf *sb, size_t extra)
+{
+    reserve(sb, extra);
+    return sb->buf + sb->len;
+}
+
+void sp_strbuf_advance(sp_strbuf *sb, size_t written)
+{
+    SP_ASSERT(sb->len + written < sb->cap);
+    sb->len += written;
+    sb->buf[sb->len] = '\0';
 }

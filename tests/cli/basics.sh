@@ -8,7 +8,7 @@ expect_out_has "satprobe 0." "--version"
 run --help
 expect_rc 0 "--help"
 cp "$tmp/out" "$tmp/help"
-for c in langs check count accepts sample next; do
+for c in langs check count accepts sample next gen; do
     checks=$((checks + 1))
     grep -q "^  $c " "$tmp/help" || fail "--help does not list $c"
     run "$c" --help
