@@ -2,7 +2,10 @@
 #ifndef SATPROBE_RNG_H
 #define SATPROBE_RNG_H
 
+#include "satprobe/error.h"
+
 #include <gsl/gsl_rng.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +24,52 @@ uint64_t sp_rng_below(gsl_rng *r, uint64_t n);
  * Never returns an index whose weight is 0, even when rounding leaves the draw past the last
  * cumulative sum. */
 size_t sp_rng_pick_ld(gsl_rng *r, const long double *w, size_t k, long double total);
+
+/* Random bits taken a few at a time from 64-bit draws of r, for samplers whose decisions need
+ * far fewer than 32 bits each. A caller keeps one on its stack for one sample; the bits left
+ * over when it goes out of scope are dropped, which biases nothing (they are never looked at). */
+typedef struct sp_bits {
+    gsl_rng *r;
+    uint64_t buf;   /* unused bits, lowest first */
+    unsigned avail; /* how many */
+} sp_bits;
+
+static inline void sp_bits_init(sp_bits *b, gsl_rng *r)
+{
+    b->r = r;
+    b->buf = 0;
+    b->avail = 0;
+}
+
+/* w uniformly random bits, 1 <= w <= 32. A refill drops the w - 1 or fewer bits left. */
+static inline uint64_t sp_bits_take(sp_bits *b, unsigned w)
+{
+    if (b->avail < w) {
+        b->buf = sp_rng_u64(b->r);
+        b->avail = 64;
+    }
+    uint64_t x = b->buf & ((UINT64_C(1) << w) - 1);
+    b->buf >>= w;
+    b->avail -= w;
+    return x;
+}
+
+/* True with probability exactly p/q (0 <= p <= q, 0 < q < 2^40). A uniform U in [0, 1) is
+ * compared with p/q 8 bits at a time: with R the next 8 bits, U < p/q for sure when
+ * (R + 1) q <= 256 p, and for sure not when R q >= 256 p; otherwise (chance below 1/256) U's
+ * remaining bits are compared with the remainder (256 p - R q)/q the same way. No division
+ * and no rejection; 8 bits per decision instead of a 32-bit draw. */
+static inline bool sp_bits_chance(sp_bits *b, uint64_t p, uint64_t q)
+{
+    SP_ASSERT(q > 0 && q < (UINT64_C(1) << 40) && p <= q);
+    if (p == q) return true;
+    for (;;) {
+        uint64_t P = p << 8, lo = sp_bits_take(b, 8) * q;
+        if (lo + q <= P) return true;
+        if (lo >= P) return false;
+        p = P - lo; /* 0 < p < q */
+    }
+}
 
 /* Make a generator of GSL's default type (mt19937) seeded with `seed`. The caller frees it with
  * gsl_rng_free. */

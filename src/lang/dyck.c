@@ -165,7 +165,7 @@ static size_t paths_cells(size_t bound, size_t len)
 
 /* Write a uniformly random path of even length n <= p->len from height 0 back to 0 into
  * up[0..n) (1 = up-step, 0 = down-step); the kind of each up-step is the caller's choice. */
-static void paths_walk(const paths *p, size_t n, gsl_rng *r, int *up)
+static void paths_walk(const paths *p, size_t n, sp_bits *b, int *up)
 {
     size_t d = 0;
     for (size_t i = 0; i < n; i++) {
@@ -174,12 +174,12 @@ static void paths_walk(const paths *p, size_t n, gsl_rng *r, int *up)
         if (d == 0) open = true;
         else if (d == m || (p->bound && d == p->bound)) open = false;
         else if (!p->bound) {
-            uint64_t u = (m - d) / 2;
-            open = sp_rng_below(r, (uint64_t)m * (d + 1)) >= (uint64_t)d * (m + 1 - u);
+            uint64_t u = (m - d) / 2; /* m <= SP_LANG_MAX_LENGTH: q < 2^40 */
+            open = !sp_bits_chance(b, (uint64_t)d * (m + 1 - u), (uint64_t)m * (d + 1));
         } else {
             long double w[2] = {(long double)p->types * fin_at(p, m - 1, d + 1),
                                 fin_at(p, m - 1, d - 1)};
-            open = sp_rng_pick_ld(r, w, 2, w[0] + w[1]) == 0;
+            open = sp_rng_pick_ld(b->r, w, 2, w[0] + w[1]) == 0;
         }
         up[i] = open;
         if (open) d++;
@@ -287,11 +287,19 @@ static long double dyck_count(const sp_lang *lang, size_t n)
 static void dyck_sample_nested(dyck *dk, size_t n, gsl_rng *r, int *out)
 {
     tables *t = &dk->t;
-    paths_walk(&t->walk, n, r, out);
+    sp_bits b;
+    sp_bits_init(&b, r);
+    paths_walk(&t->walk, n, &b, out);
+    /* A power-of-two number of pairs takes its bits straight from the buffer. */
+    unsigned w = 0;
+    while (((size_t)1 << w) < dk->npairs) w++;
+    bool pow2 = ((size_t)1 << w) == dk->npairs;
     size_t depth = 0;
     for (size_t i = 0; i < n; i++) {
         if (out[i]) {
-            int pr = dk->npairs == 1 ? 0 : (int)sp_rng_below(r, dk->npairs);
+            int pr = dk->npairs == 1 ? 0
+                     : pow2        ? (int)sp_bits_take(&b, w)
+                                   : (int)sp_rng_below(r, dk->npairs);
             t->stack[depth++] = pr;
             out[i] = dk->open_sym[pr];
         } else {
@@ -309,6 +317,8 @@ static void dyck_sample_shuffle(dyck *dk, size_t n, gsl_rng *r, int *out)
     int *pos = t->stack; /* free positions, increasing */
     for (size_t i = 0; i < n; i++) pos[i] = (int)i;
     size_t nrem = n;
+    sp_bits bits;
+    sp_bits_init(&bits, r);
     for (size_t j = dk->npairs; j >= 1; j--) {
         size_t m = nrem;
         if (j > 1) {
@@ -326,12 +336,12 @@ static void dyck_sample_shuffle(dyck *dk, size_t n, gsl_rng *r, int *out)
         size_t kept = 0, taken = 0;
         for (size_t i = 0; i < nrem; i++) {
             size_t need = m - taken, left = nrem - i;
-            bool take = need == left || (need > 0 && sp_rng_below(r, left) < need);
+            bool take = need > 0 && sp_bits_chance(&bits, need, left);
             if (take) t->sel[taken++] = pos[i];
             else pos[kept++] = pos[i];
         }
         SP_ASSERT(taken == m);
-        paths_walk(&t->walk, m, r, t->word);
+        paths_walk(&t->walk, m, &bits, t->word);
         for (size_t i = 0; i < m; i++)
             out[t->sel[i]] = t->word[i] ? dk->open_sym[j - 1] : dk->close_sym[j - 1];
         nrem = kept;
