@@ -364,23 +364,32 @@ static void dyck_sample(sp_lang *lang, size_t n, gsl_rng *r, int *out)
  * whether s is such a prefix. */
 static bool scan_nested(const dyck *dk, const int *s, size_t n, size_t *depth, int *top)
 {
+    /* stack[0] is a sentinel no pair matches; the open pairs sit at stack[1..d]. The loop has no
+     * data-dependent branch but its exit: every symbol writes its pair above the top (kept only
+     * when it opens), and a close must find its own pair on top. Members and non-members
+     * alternate at random in a dataset, so branches on the symbols would mispredict often. */
     unsigned char local[LOCAL_STACK];
-    size_t need = dk->bound && dk->bound < n ? dk->bound : n;
+    size_t need = (dk->bound && dk->bound < n ? dk->bound : n) + 2;
     unsigned char *stack = need <= LOCAL_STACK ? local : sp_malloc(need, 1);
+    size_t bound = dk->bound ? dk->bound : SIZE_MAX;
+    const int *pair_of = dk->pair_of;
+    const bool *is_open = dk->is_open;
+    stack[0] = 0xff;
     size_t d = 0;
     bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        int pr = dk->pair_of[s[i]];
-        if (dk->is_open[s[i]]) {
-            if (dk->bound && d == dk->bound) ok = false;
-            else stack[d++] = (unsigned char)pr;
-        } else {
-            if (d == 0 || stack[d - 1] != pr) ok = false;
-            else d--;
+    for (size_t i = 0; i < n; i++) {
+        size_t open = is_open[s[i]];
+        unsigned char pr = (unsigned char)pair_of[s[i]];
+        size_t bad = (open & (d == bound)) | ((open ^ 1) & (stack[d] != pr));
+        if (bad) {
+            ok = false;
+            break;
         }
+        stack[d + 1] = pr;
+        d = d + 2 * open - 1;
     }
     *depth = d;
-    *top = ok && d > 0 ? stack[d - 1] : -1;
+    *top = ok && d > 0 ? stack[d] : -1;
     if (stack != local) free(stack);
     return ok;
 }
