@@ -58,15 +58,16 @@ static inline uint64_t sp_bits_take(sp_bits *b, unsigned w)
  * compared with p/q 8 bits at a time: with R the next 8 bits, U < p/q for sure when
  * (R + 1) q <= 256 p, and for sure not when R q >= 256 p; otherwise (chance below 1/256) U's
  * remaining bits are compared with the remainder (256 p - R q)/q the same way. No division
- * and no rejection; 8 bits per decision instead of a 32-bit draw. */
+ * and no rejection; 8 bits per decision instead of a 32-bit draw. p = 0 and p = q need no
+ * special case (always false, always true), so callers may leave forced steps to it instead of
+ * branching on them. */
 static inline bool sp_bits_chance(sp_bits *b, uint64_t p, uint64_t q)
 {
     SP_ASSERT(q > 0 && q < (UINT64_C(1) << 40) && p <= q);
-    if (p == q) return true;
     for (;;) {
         uint64_t P = p << 8, lo = sp_bits_take(b, 8) * q;
-        if (lo + q <= P) return true;
-        if (lo >= P) return false;
+        bool sure = (lo + q <= P) | (lo >= P);
+        if (__builtin_expect(sure, 1)) return lo < P;
         p = P - lo; /* 0 < p < q */
     }
 }

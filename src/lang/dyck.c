@@ -48,6 +48,7 @@ typedef struct tables {
                          * shuffles of j balanced pair types of total length n */
     /* sampling scratch, so that sampling does not allocate */
     int *stack;         /* [len] Dyck: pair index of each open bracket; shuffle: free positions */
+    unsigned char *stackb; /* [len + 2] Dyck, unbounded: sentinel and pair of each open bracket */
     int *sel;           /* [len] shuffle: positions taken by the current pair */
     int *word;          /* [len] shuffle: the Dyck-1 word (1 = open) of the current pair */
     long double *w;     /* [len/2+1] shuffle: weights of the current pair's word length */
@@ -196,6 +197,7 @@ static void tables_free(tables *t)
     free(t->binom);
     free(t->shuf);
     free(t->stack);
+    free(t->stackb);
     free(t->sel);
     free(t->word);
     free(t->w);
@@ -266,6 +268,7 @@ static int dyck_prepare(sp_lang *lang, size_t max_len, sp_error *err)
                                 lang->name, n);
         }
     t.stack = sp_malloc(max_len, sizeof *t.stack);
+    t.stackb = sp_malloc(max_len + 2, 1);
     t.sel = sp_malloc(max_len, sizeof *t.sel);
     t.word = sp_malloc(max_len, sizeof *t.word);
     t.w = sp_malloc(max_len / 2 + 1, sizeof *t.w);
@@ -284,16 +287,51 @@ static long double dyck_count(const sp_lang *lang, size_t n)
 
 /* ---- sampling ---------------------------------------------------------------------------- */
 
+/* Unbounded Dyck-k with k a power of two: the walk and the bracket kinds in one pass. Every step
+ * draws its coin (forced steps too: p = 0 at height 0, p = q when the steps left only close) and
+ * writes the drawn kind above the top of the stack; both are kept only when the step opens. So
+ * the only data-dependent branches are the rare ones inside the bit source. */
+static void sample_unbounded_pow2(dyck *dk, size_t n, unsigned w, sp_bits *b, int *out)
+{
+    unsigned char *stack = dk->t.stackb; /* [n + 2]: stack[1..d] the open pairs */
+    const int *open_sym = dk->open_sym, *close_sym = dk->close_sym;
+    uint64_t kinds = 0; /* bits for the kinds of opening brackets, kept apart from the coins */
+    unsigned kinds_avail = 0;
+    size_t d = 0;
+    stack[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t m = n - i, u = (m - d) / 2; /* m <= SP_LANG_MAX_LENGTH: q < 2^40 */
+        size_t open = !sp_bits_chance(b, d * (m + 1 - u), m * (d + 1));
+        if (kinds_avail < w) {
+            kinds = sp_rng_u64(b->r);
+            kinds_avail = 64;
+        }
+        unsigned pr = (unsigned)(kinds & ((UINT64_C(1) << w) - 1));
+        unsigned used = w * (unsigned)open;
+        kinds >>= used;
+        kinds_avail -= used;
+        unsigned top = stack[d];
+        stack[d + 1] = (unsigned char)pr;
+        out[i] = open ? open_sym[pr] : close_sym[top];
+        d = d + 2 * open - 1;
+    }
+    SP_ASSERT(d == 0);
+}
+
 static void dyck_sample_nested(dyck *dk, size_t n, gsl_rng *r, int *out)
 {
     tables *t = &dk->t;
     sp_bits b;
     sp_bits_init(&b, r);
-    paths_walk(&t->walk, n, &b, out);
     /* A power-of-two number of pairs takes its bits straight from the buffer. */
     unsigned w = 0;
     while (((size_t)1 << w) < dk->npairs) w++;
     bool pow2 = ((size_t)1 << w) == dk->npairs;
+    if (pow2 && !dk->bound) {
+        sample_unbounded_pow2(dk, n, w, &b, out);
+        return;
+    }
+    paths_walk(&t->walk, n, &b, out);
     size_t depth = 0;
     for (size_t i = 0; i < n; i++) {
         if (out[i]) {
