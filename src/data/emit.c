@@ -38,6 +38,16 @@ void sp_out_init(gen_out *out, const sp_lang *lang, sp_gen_format format, bool w
     }
     out->esc_text = text.buf; /* the strbuf's bytes now belong to out */
     for (size_t a = 0; a < out->k; a++) out->esc[a] = out->esc_text + at[a];
+    if (out->max_len < SP_OUT_SHORT) { /* escaping never shortens: sym_len <= esc_len */
+        out->esc_short = sp_calloc(out->k, SP_OUT_SHORT);
+        out->sym_short = sp_calloc(out->k, SP_OUT_SHORT);
+        for (size_t a = 0; a < out->k; a++) {
+            memcpy(out->esc_short + a * SP_OUT_SHORT, out->esc[a], out->esc_len[a]);
+            out->esc_short[a * SP_OUT_SHORT + out->esc_len[a]] = ' ';
+            memcpy(out->sym_short + a * SP_OUT_SHORT, out->sym[a], out->sym_len[a]);
+            out->sym_short[a * SP_OUT_SHORT + out->sym_len[a]] = ' ';
+        }
+    }
     free(at);
     for (int i = 0; i < NOUT; i++) out->file[i].fd = -1;
 }
@@ -50,6 +60,8 @@ void sp_out_free(gen_out *out)
     free(out->sym_len);
     free(out->sym);
     free(out->order);
+    free(out->esc_short);
+    free(out->sym_short);
 }
 
 void sp_out_location(sp_gen_format format, const char *split, char *buf, size_t size)
@@ -112,8 +124,18 @@ static char *put_uint(char *p, unsigned long long v)
     return p;
 }
 
-static char *put_symbols(char *p, const char *const *text, const size_t *len, const int *s, size_t n)
+/* The symbols separated by spaces. With `padded` (see gen_out), SP_OUT_SHORT bytes are copied
+ * per symbol, so the caller's buffer needs SP_OUT_SHORT bytes of room past the text. */
+static char *put_symbols(char *p, const char *const *text, const size_t *len, const char *padded,
+                         const int *s, size_t n)
 {
+    if (padded && n) {
+        for (size_t i = 0; i < n; i++) {
+            memcpy(p, padded + (size_t)s[i] * SP_OUT_SHORT, SP_OUT_SHORT);
+            p += len[s[i]] + 1;
+        }
+        return p - 1; /* no space after the last symbol */
+    }
     for (size_t i = 0; i < n; i++) {
         if (i) *p++ = ' ';
         p = put(p, text[s[i]], len[s[i]]);
@@ -135,7 +157,7 @@ static void jsonl_line(gen_out *out, const int *s, size_t n, bool label, unsigne
     size_t bound = 160 + n * (out->max_len + 1) + (next ? next_bound(out, n) : 0);
     char *start = sp_strbuf_grow(b, bound), *p = start;
     p = PUT(p, "{\"string\": \"");
-    p = put_symbols(p, out->esc, out->esc_len, s, n);
+    p = put_symbols(p, out->esc, out->esc_len, out->esc_short, s, n);
     p = PUT(p, "\", \"length\": ");
     p = put_uint(p, n);
     p = label ? PUT(p, ", \"label\": true, \"edits\": ") : PUT(p, ", \"label\": false, \"edits\": ");
@@ -173,8 +195,8 @@ static void flare_line(gen_out *out, const int *s, size_t n, bool label, unsigne
                        const bool *next, const bool *end)
 {
     sp_strbuf *main = &out->file[OUT_MAIN].buf;
-    char *start = sp_strbuf_grow(main, n * (out->max_len + 1) + 1), *p = start;
-    p = put_symbols(p, out->sym, out->sym_len, s, n);
+    char *start = sp_strbuf_grow(main, n * (out->max_len + 1) + 1 + SP_OUT_SHORT), *p = start;
+    p = put_symbols(p, out->sym, out->sym_len, out->sym_short, s, n);
     *p++ = '\n';
     sp_strbuf_advance(main, (size_t)(p - start));
     sp_strbuf_append(&out->file[OUT_LABELS].buf, label ? "1\n" : "0\n", 2);

@@ -140,8 +140,14 @@ typedef struct gen_out {
     size_t *sym_len;        /* [k] */
     size_t max_len;         /* longest escaped symbol */
     int *order;             /* [k] symbol indices sorted by spelling (FLaRe next sets) */
+    /* When every escaped symbol has at most SP_OUT_SHORT - 1 bytes: [k][SP_OUT_SHORT] each
+     * symbol followed by a space, zero-padded, so that a string is written with one fixed-size
+     * copy per symbol. NULL otherwise. */
+    char *esc_short, *sym_short;
     size_t k;
 } gen_out;
+
+#define SP_OUT_SHORT 8
 
 void sp_out_init(gen_out *out, const sp_lang *lang, sp_gen_format format, bool with_next);
 void sp_out_free(gen_out *out);
