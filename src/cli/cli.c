@@ -4,6 +4,7 @@
 #include "satprobe/alloc.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,23 @@ int cli_each_line(const char *cmd, sp_lang *lang, FILE *in, cli_line_fn fn, void
     free(syms);
     free(line);
     return status;
+}
+
+int cli_file_only(const char *cmd, const char *help, int argc, char **argv, const char **path)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(help, stdout);
+            return -1;
+        }
+        fputs(help, stderr);
+        return CLI_USAGE;
+    }
+    if (optind + 1 != argc) return cli_usage_error(cmd, "needs exactly one grammar FILE (see --help)");
+    *path = argv[optind];
+    return CLI_OK;
 }
 
 bool cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }

@@ -1,7 +1,6 @@
 /* satprobe accepts: membership of each string read from stdin. */
 #include "cli.h"
 
-#include <getopt.h>
 
 static const char help[] =
     "usage: satprobe accepts FILE < strings\n"
@@ -20,19 +19,11 @@ static void accept_line(sp_lang *lang, const int *s, size_t n, sp_strbuf *out, v
 
 int cmd_accepts(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(help, stdout);
-            return CLI_OK;
-        }
-        fputs(help, stderr);
-        return CLI_USAGE;
-    }
-    if (optind + 1 != argc) return cli_usage_error("accepts", "needs exactly one grammar FILE (see --help)");
+    const char *path;
+    int st = cli_file_only("accepts", help, argc, argv, &path);
+    if (st) return st < 0 ? CLI_OK : st;
     sp_lang *lang;
-    if (cli_load(argv[optind], &lang)) return CLI_USAGE;
+    if (cli_load(path, &lang)) return CLI_USAGE;
     int status = cli_each_line("accepts", lang, stdin, accept_line, NULL);
     sp_lang_destroy(lang);
     return status;

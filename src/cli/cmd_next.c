@@ -2,7 +2,6 @@
 #include "cli.h"
 #include "satprobe/alloc.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 
 static const char help[] =
@@ -32,19 +31,11 @@ static void next_line(sp_lang *lang, const int *s, size_t n, sp_strbuf *out, voi
 
 int cmd_next(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(help, stdout);
-            return CLI_OK;
-        }
-        fputs(help, stderr);
-        return CLI_USAGE;
-    }
-    if (optind + 1 != argc) return cli_usage_error("next", "needs exactly one grammar FILE (see --help)");
+    const char *path;
+    int st = cli_file_only("next", help, argc, argv, &path);
+    if (st) return st < 0 ? CLI_OK : st;
     sp_lang *lang;
-    if (cli_load(argv[optind], &lang)) return CLI_USAGE;
+    if (cli_load(path, &lang)) return CLI_USAGE;
     bool *valid = sp_calloc(sp_lang_alphabet_size(lang), sizeof *valid);
     int status = cli_each_line("next", lang, stdin, next_line, valid);
     free(valid);

@@ -75,7 +75,8 @@ const sp_regular *sp_regular_of(const sp_lang *lang)
 
 /* ---- regex: ---- */
 
-/* Error at byte `offset` of the regex scalar: its column, past the opening quote if quoted. */
+/* Error at byte `offset` of the regex scalar, with a hint when the offending byte is the line
+ * break a literal block scalar keeps at its end. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 6)))
 #endif
@@ -90,13 +91,11 @@ static int regex_error(sp_error *err, const sp_yaml_doc *doc, const sp_yaml_node
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int line, col;
-    sp_yaml_scalar_pos(doc, re, offset, &line, &col);
-    if (re->style == '|' && offset + 1 == re->len && re->str[offset] == '\n')
-        return sp_error_set(err, SP_EINPUT, doc->file, line, col,
-                            "%s (a literal block scalar '|' keeps its final line break: write '|-')",
-                            msg);
-    return sp_error_set(err, SP_EINPUT, doc->file, line, col, "%s", msg);
+    bool kept_break = re->style == '|' && offset + 1 == re->len && re->str[offset] == '\n';
+    return sp_yaml_error_at(err, doc, re, offset, "%s%s", msg,
+                            kept_break ? " (a literal block scalar '|' keeps its final line break: "
+                                         "write '|-')"
+                                       : "");
 }
 
 /* Compile with PCRE2 as the oracle will (whole-string match, bytes). On failure fill err with
