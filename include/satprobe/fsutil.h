@@ -44,11 +44,17 @@ void sp_outdir_abort(sp_outdir *d);
 typedef struct sp_outfile {
     int fd;
     char *path;
+    char *target; /* sp_outfile_open_atomic: the final path, renamed onto at close; else NULL */
     sp_strbuf buf;
     int error; /* first errno from write(), 0 if none */
 } sp_outfile;
 
 int sp_outfile_open(sp_outfile *f, const char *path, sp_error *err);
+/* A single file that appears whole or not at all: written under a temporary name next to
+ * `target` (.NAME.tmp-XXXXXX); sp_outfile_close fsyncs it, renames it onto the target (replacing
+ * an existing file) and fsyncs the directory; on any error, and on discard, the temporary file
+ * is removed and the target left as it was. */
+int sp_outfile_open_atomic(sp_outfile *f, const char *target, sp_error *err);
 /* Write the buffer out once it holds at least SP_OUTFILE_CHUNK bytes. */
 #define SP_OUTFILE_CHUNK (1u << 20)
 void sp_outfile_flush_if_full(sp_outfile *f);

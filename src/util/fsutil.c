@@ -203,6 +203,35 @@ int sp_outfile_open(sp_outfile *f, const char *path, sp_error *err)
     return SP_OK;
 }
 
+int sp_outfile_open_atomic(sp_outfile *f, const char *target, sp_error *err)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return sp_error_set(err, SP_EINPUT, target, 0, 0, "not a file name");
+    size_t dirlen = slash ? (size_t)(slash - target) + 1 : 0;
+    size_t size = dirlen + strlen(base) + 16;
+    char *tmp = sp_malloc(size, 1);
+    snprintf(tmp, size, "%.*s.%s.tmp-XXXXXX", (int)dirlen, target, base);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return sp_error_set(err, SP_EIO, target, 0, 0, "cannot create a temporary file: %s", strerror(e));
+    }
+    /* mkstemp makes it private (0600); the result should look like any new file. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    f->fd = fd;
+    f->path = tmp;
+    f->target = sp_strdup(target);
+    sp_strbuf_init(&f->buf);
+    return SP_OK;
+}
+
 static void write_out(sp_outfile *f)
 {
     const char *p = f->buf.buf;
@@ -232,6 +261,21 @@ int sp_outfile_close(sp_outfile *f, sp_error *err)
     if (close(f->fd) != 0 && !f->error) f->error = errno;
     int status = SP_OK;
     if (f->error) status = sp_error_set(err, SP_EIO, f->path, 0, 0, "write error: %s", strerror(f->error));
+    if (f->target) {
+        if (!status && rename(f->path, f->target) != 0)
+            status = sp_error_set(err, SP_EIO, f->target, 0, 0, "cannot rename %s into place: %s",
+                                  f->path, strerror(errno));
+        if (status) {
+            unlink(f->path);
+        } else {
+            const char *slash = strrchr(f->target, '/');
+            char *dir = slash ? sp_strndup(f->target, slash == f->target ? 1 : (size_t)(slash - f->target))
+                              : sp_strdup(".");
+            sync_dir(dir);
+            free(dir);
+        }
+        free(f->target);
+    }
     free(f->path);
     sp_strbuf_free(&f->buf);
     memset(f, 0, sizeof *f);
@@ -243,6 +287,8 @@ void sp_outfile_discard(sp_outfile *f)
 {
     if (f->path) {
         close(f->fd);
+        if (f->target) unlink(f->path);
+        free(f->target);
         free(f->path);
         sp_strbuf_free(&f->buf);
     }
