@@ -86,5 +86,11 @@ int sp_yaml_int(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *wh
                 long hi, long *out, sp_error *err);
 int sp_yaml_bool(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, bool *out,
                  sp_error *err);
+/* A finite number (YAML int or float syntax, C locale; .inf and .nan are errors). */
+int sp_yaml_number(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, double *out,
+                   sp_error *err);
+
+/* Read and parse a whole file (at most 64 MiB). */
+int sp_yaml_load_file(sp_yaml_doc *doc, const char *path, sp_error *err);
 
 #endif

@@ -27,6 +27,10 @@ int cmd_accepts(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_next(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_heads(int argc, char **argv);
+int cmd_saturation(int argc, char **argv);
 
 /* Print "satprobe CMD: message" to stderr and return CLI_USAGE. */
 #if defined(__GNUC__)

@@ -14,6 +14,10 @@ static const cli_command commands[] = {
     {"sample", "uniformly random strings of a given length", cmd_sample},
     {"next", "valid next symbols after prefixes read from stdin", cmd_next},
     {"gen", "write a balanced dataset with test splits by length", cmd_gen},
+    {"init", "write a randomly initialised model for a language", cmd_init},
+    {"eval", "accuracy per length bin in soft, scaled, saturated and hard attention", cmd_eval},
+    {"heads", "per attention head: positions attended under scaled parameters", cmd_heads},
+    {"saturation", "cosine similarity of representations under theta and C*theta", cmd_saturation},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -25,7 +29,7 @@ static void usage(FILE *f)
             "Which formal languages can transformers recognise, soft, saturated and hard?\n"
             "\n"
             "commands:\n");
-    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\n"
             "Run 'satprobe <command> --help' for a command's options.\n"

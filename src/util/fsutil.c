@@ -295,3 +295,34 @@ void sp_outfile_discard(sp_outfile *f)
     memset(f, 0, sizeof *f);
     f->fd = -1;
 }
+
+int sp_read_file(const char *path, size_t max, char **text, size_t *len, sp_error *err)
+{
+    *text = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return sp_error_set(err, SP_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        SP_GROW(buf, cap, n + 65537);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+        if (n > max) {
+            fclose(f);
+            free(buf);
+            return sp_error_set(err, SP_EINPUT, path, 0, 0, "file is larger than %zu bytes", max);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return sp_error_set(err, SP_EIO, path, 0, 0, "read error");
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return SP_OK;
+}

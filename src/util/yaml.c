@@ -1,6 +1,10 @@
 /* YAML to a positioned tree (libyaml event API) and checked accessors over that tree. */
 #include "satprobe/yaml.h"
 #include "satprobe/alloc.h"
+#include "satprobe/fsutil.h"
+#include "c_locale.h"
+
+#include <math.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -399,4 +403,35 @@ int sp_yaml_bool(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *w
                          node->type == SP_YAML_SCALAR ? "'" : "",
                          node->type == SP_YAML_SCALAR ? node->str : sp_yaml_type_name(node),
                          node->type == SP_YAML_SCALAR ? "'" : "");
+}
+
+int sp_yaml_number(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, double *out,
+                   sp_error *err)
+{
+    if (node->type != SP_YAML_SCALAR || sp_yaml_is_null(node) || !node->plain)
+        return sp_yaml_error(err, doc, node, "%s must be a number, not %s", what,
+                             node->type == SP_YAML_SCALAR && !sp_yaml_is_null(node)
+                                 ? "a quoted string"
+                                 : sp_yaml_type_name(node));
+    char *end;
+    errno = 0;
+    locale_t old = uselocale(sp_c_locale());
+    double v = strtod(node->str, &end);
+    uselocale(old);
+    if (node->len == 0 || end != node->str + node->len || !isfinite(v) ||
+        strpbrk(node->str, "xXnNiI"))
+        return sp_yaml_error(err, doc, node, "%s must be a finite number, not '%s'", what, node->str);
+    *out = v;
+    return SP_OK;
+}
+
+int sp_yaml_load_file(sp_yaml_doc *doc, const char *path, sp_error *err)
+{
+    char *text;
+    size_t len;
+    int status = sp_read_file(path, (size_t)64 << 20, &text, &len, err);
+    if (status) return status;
+    status = sp_yaml_parse(doc, path, text, len, err);
+    free(text);
+    return status;
 }

@@ -1,0 +1,151 @@
+/* Forward kernels of the transformer's layers: linear maps through cblas_sgemm, layer norm with
+ * double statistics, ReLU, residual sums, and attention with softmax or argmax-set weights. */
+#include "satprobe/layers.h"
+#include "satprobe/error.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void sp_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
+                       size_t C, size_t OC)
+{
+    if (N == 0 || OC == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, inp, (int)C,
+                w, (int)C, 0.0f, out, (int)OC);
+    if (bias)
+        for (size_t n = 0; n < N; n++) {
+            float *row = out + n * OC;
+            for (size_t o = 0; o < OC; o++) row[o] += bias[o];
+        }
+}
+
+void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                          const float *b, size_t N, size_t C, double eps)
+{
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C;
+        double s = 0;
+        for (size_t c = 0; c < C; c++) s += x[c];
+        double m = s / (double)C, v = 0;
+        for (size_t c = 0; c < C; c++) {
+            double d = x[c] - m;
+            v += d * d;
+        }
+        v /= (double)C;
+        double r = v + eps > 0 ? 1.0 / sqrt(v + eps) : 0.0;
+        float *y = out + n * C;
+        for (size_t c = 0; c < C; c++) {
+            double norm = (x[c] - m) * r;
+            y[c] = (float)(norm * w[c] + (b ? b[c] : 0.0));
+        }
+        mean[n] = (float)m;
+        rstd[n] = (float)r;
+    }
+}
+
+void sp_relu_forward(float *out, const float *inp, size_t N)
+{
+    for (size_t i = 0; i < N; i++) out[i] = inp[i] > 0 ? inp[i] : 0.0f;
+}
+
+void sp_residual_forward(float *out, const float *a, const float *b, size_t N)
+{
+    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
+
+/* Largest |x| over the first lens[b] rows of each sequence. */
+static float max_abs(const float *x, const size_t *lens, size_t B, size_t T, size_t C)
+{
+    float m = 0;
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < lens[b] * C; i++) {
+            float a = fabsf(x[b * T * C + i]);
+            if (a > m) m = a;
+        }
+    return m;
+}
+
+/* Power of two that brings max down to at most 2^50 (1 when it already is). */
+static int shrink_exponent(float max)
+{
+    int e = max > 0 ? ilogbf(max) : 0;
+    return e > 50 ? e - 50 : 0;
+}
+
+static void scale_rows(float *x, const size_t *lens, size_t B, size_t T, size_t C, int e)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t i = 0; i < lens[b] * C; i++) x[b * T * C + i] = ldexpf(x[b * T * C + i], -e);
+}
+
+/* Turn row[0..n) of raw dot products into weights; lambda is the true score per raw unit. */
+static void weigh_row(float *row, size_t n, double lambda, sp_attn_rule rule, double tau)
+{
+    float mx = row[0];
+    for (size_t j = 1; j < n; j++)
+        if (row[j] > mx) mx = row[j];
+    if (rule == SP_RULE_SOFTMAX) {
+        double sum = 0;
+        for (size_t j = 0; j < n; j++) {
+            double x = lambda * ((double)row[j] - (double)mx);
+            float e = x < -104.0 ? 0.0f : expf((float)x);
+            row[j] = e;
+            sum += e;
+        }
+        float inv = (float)(1.0 / sum);
+        for (size_t j = 0; j < n; j++) row[j] *= inv;
+        return;
+    }
+    size_t count = 0, first = n;
+    for (size_t j = 0; j < n; j++) {
+        bool in = lambda * ((double)row[j] - (double)mx) >= -tau;
+        if (in && first == n) first = j;
+        count += in;
+        row[j] = in ? 1.0f : 0.0f;
+    }
+    if (rule == SP_RULE_LEFTMOST_MAX) {
+        memset(row, 0, n * sizeof *row);
+        row[first] = 1.0f;
+    } else {
+        float w = (float)(1.0 / (double)count);
+        for (size_t j = 0; j < n; j++) row[j] *= w;
+    }
+}
+
+void sp_attention_forward(float *out, float *att, float *q, float *k, const float *v,
+                          const size_t *lens, size_t B, size_t T, size_t C, size_t NH, bool causal,
+                          sp_attn_rule rule, double tau)
+{
+    SP_ASSERT(C % NH == 0);
+    size_t HS = C / NH;
+    int eq = shrink_exponent(max_abs(q, lens, B, T, C));
+    int ek = shrink_exponent(max_abs(k, lens, B, T, C));
+    if (eq) scale_rows(q, lens, B, T, C, eq);
+    if (ek) scale_rows(k, lens, B, T, C, ek);
+    double lambda = ldexp(1.0, eq + ek) / sqrt((double)HS);
+    memset(out, 0, B * T * C * sizeof *out);
+    memset(att, 0, B * NH * T * T * sizeof *att);
+    for (size_t b = 0; b < B; b++) {
+        size_t n = lens[b];
+        if (n == 0) continue;
+        for (size_t h = 0; h < NH; h++) {
+            const float *qb = q + b * T * C + h * HS;
+            const float *kb = k + b * T * C + h * HS;
+            const float *vb = v + b * T * C + h * HS;
+            float *ab = att + (b * NH + h) * T * T;
+            /* ab[n, n] (row stride T) = qb[n, HS] · kb[n, HS]ᵀ, both with row stride C */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)HS, 1.0f, qb,
+                        (int)C, kb, (int)C, 0.0f, ab, (int)T);
+            for (size_t i = 0; i < n; i++) {
+                float *row = ab + i * T;
+                size_t vis = causal ? i + 1 : n;
+                weigh_row(row, vis, lambda, rule, tau);
+                for (size_t j = vis; j < n; j++) row[j] = 0.0f;
+            }
+            /* out[n, HS] (stride C) = ab[n, n] · vb[n, HS] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)HS, (int)n, 1.0f, ab,
+                        (int)T, vb, (int)C, 0.0f, out + b * T * C + h * HS, (int)C);
+        }
+    }
+}
