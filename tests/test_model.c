@@ -580,7 +580,7 @@ static void test_mode_parse(void **state)
     assert_int_equal(sp_mode_parse("scaled:-1", 0, &md, &err), SP_EINPUT);
     assert_int_equal(sp_mode_parse("scaled:1x", 0, &md, &err), SP_EINPUT);
     assert_int_equal(sp_mode_parse("argmax", 0, &md, &err), SP_EINPUT);
-    assert_non_null(strstr(err.msg, "soft, scaled:C, saturated or hard"));
+    assert_non_null(strstr(err.msg, "soft, scaled:C, saturated, hard or limit"));
 }
 
 static void test_too_long(void **state)

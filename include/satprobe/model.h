@@ -21,19 +21,28 @@
 
 /* ---- attention modes ------------------------------------------------------------------- */
 
-typedef enum sp_attn_kind { SP_ATTN_SOFT, SP_ATTN_SCALED, SP_ATTN_SATURATED, SP_ATTN_HARD } sp_attn_kind;
+/* soft: softmax; scaled: every parameter times C, then softmax; saturated: uniform over the
+ * best-scoring positions; hard: the leftmost of them; limit: lim C -> infinity of f(x; C theta)
+ * itself (saturated attention, and every sum keeps only its terms of highest degree in C). */
+typedef enum sp_attn_kind {
+    SP_ATTN_SOFT,
+    SP_ATTN_SCALED,
+    SP_ATTN_SATURATED,
+    SP_ATTN_HARD,
+    SP_ATTN_LIMIT,
+} sp_attn_kind;
 
 #define SP_TIE_TOLERANCE 1e-5
 
 typedef struct sp_mode {
     sp_attn_kind kind;
     double scale; /* SCALED: C > 0 */
-    double tau;   /* SATURATED, HARD: absolute tie tolerance on scores */
+    double tau;   /* SATURATED, HARD, LIMIT: absolute tie tolerance on scores */
 } sp_mode;
 
-/* "soft", "scaled:C" (0 < C <= 1e12), "saturated" or "hard"; tau is set to `tau`. */
+/* "soft", "scaled:C" (0 < C <= 1e12), "saturated", "hard" or "limit"; tau is set to `tau`. */
 int sp_mode_parse(const char *text, double tau, sp_mode *out, sp_error *err);
-/* "soft", "scaled:1000", "saturated", "hard" (C printed with %g). */
+/* "soft", "scaled:1000", "saturated", "hard", "limit" (C printed with %g). */
 void sp_mode_format(const sp_mode *m, char *buf, size_t size);
 
 /* ---- parameters ------------------------------------------------------------------------ */

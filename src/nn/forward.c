@@ -21,6 +21,7 @@ int sp_mode_parse(const char *text, double tau, sp_mode *out, sp_error *err)
     if (!strcmp(text, "soft")) out->kind = SP_ATTN_SOFT;
     else if (!strcmp(text, "saturated")) out->kind = SP_ATTN_SATURATED;
     else if (!strcmp(text, "hard")) out->kind = SP_ATTN_HARD;
+    else if (!strcmp(text, "limit")) out->kind = SP_ATTN_LIMIT;
     else if (!strncmp(text, "scaled:", 7)) {
         char *end;
         double c = strtod(text + 7, &end);
@@ -31,7 +32,7 @@ int sp_mode_parse(const char *text, double tau, sp_mode *out, sp_error *err)
         out->scale = c;
     } else
         return sp_error_set(err, SP_EINPUT, NULL, 0, 0,
-                            "unknown mode '%s' (soft, scaled:C, saturated or hard)", text);
+                            "unknown mode '%s' (soft, scaled:C, saturated, hard or limit)", text);
     return SP_OK;
 }
 
@@ -42,6 +43,7 @@ void sp_mode_format(const sp_mode *m, char *buf, size_t size)
     case SP_ATTN_SCALED: snprintf(buf, size, "scaled:%g", m->scale); break;
     case SP_ATTN_SATURATED: snprintf(buf, size, "saturated"); break;
     case SP_ATTN_HARD: snprintf(buf, size, "hard"); break;
+    case SP_ATTN_LIMIT: snprintf(buf, size, "limit"); break;
     }
 }
 
@@ -132,8 +134,8 @@ static float feature(sp_pos_kind kind, size_t t, size_t T)
 
 /* out[B, T, D]: embedding + sinusoid + learned position in the first De channels, features after. */
 static void encoder_forward(float *out, const int *tokens, const size_t *lens, const float *embed,
-                            const float *sinus, const float *pos, const sp_model_config *c, size_t B,
-                            size_t T)
+                            const float *sinus, const float *pos, bool features, const sp_model_config *c,
+                            size_t B, size_t T)
 {
     size_t D = c->d_model, De = sp_config_embed_width(c);
     memset(out, 0, B * T * D * sizeof *out);
@@ -147,21 +149,21 @@ static void encoder_forward(float *out, const int *tokens, const size_t *lens, c
             if (pos)
                 for (size_t i = 0; i < De; i++) x[i] += pos[t * De + i];
             size_t f = De;
-            for (size_t j = 0; j < c->npos; j++)
+            for (size_t j = 0; j < c->npos && features; j++)
                 if (c->pos[j] >= SP_POS_I) x[f++] = feature(c->pos[j], t, lens[b]);
         }
 }
 
 /* ---- heads ---- */
 
-static void heads_forward(sp_model *m, const sp_params *w, size_t B, size_t T)
+static void heads_forward(sp_model *m, const sp_params *w, bool limit, size_t B, size_t T)
 {
     const sp_model_config *c = &m->cfg;
     size_t D = c->d_model, O = c->k + 1;
     if (w->readw)
         for (size_t b = 0; b < B; b++) {
             size_t n = m->lens[b];
-            double acc = w->readb ? w->readb[0] : 0.0;
+            double acc = w->readb && !limit ? w->readb[0] : 0.0;
             if (c->readout == SP_READOUT_MEAN) {
                 for (size_t d = 0; d < D; d++) {
                     double s = 0;
@@ -174,7 +176,17 @@ static void heads_forward(sp_model *m, const sp_params *w, size_t B, size_t T)
             }
             m->logits[b] = (float)acc;
         }
-    if (w->nextw) sp_matmul_forward(m->next_logits, m->hf, w->nextw, w->nextb, B * T, D, O);
+    if (w->nextw) sp_matmul_forward(m->next_logits, m->hf, w->nextw, limit ? NULL : w->nextb, B * T, D, O);
+}
+
+/* The limit mode's residual sum: of h (degree dh in C) and br (degree db) only the terms of the
+ * highest degree survive lim C -> infinity (after dividing by C^max). Returns that degree. */
+static unsigned limit_sum(float *out, const float *h, unsigned dh, const float *br, unsigned db, size_t N)
+{
+    if (db > dh) memcpy(out, br, N * sizeof *out);
+    else if (dh > db) memcpy(out, h, N * sizeof *out);
+    else sp_residual_forward(out, h, br, N);
+    return dh > db ? dh : db;
 }
 
 static bool all_finite(const float *x, size_t n)
@@ -217,55 +229,69 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
         for (size_t i = 0; i < m->nparams; i++) m->sparams[i] = m->params[i] * s;
         w = &m->sp;
     }
-    bool limit = mode->kind == SP_ATTN_SATURATED || mode->kind == SP_ATTN_HARD;
-    double eps = limit ? 0.0 : c->ln_eps;
-    sp_attn_rule rule = mode->kind == SP_ATTN_SATURATED ? SP_RULE_UNIFORM_MAX
-                        : mode->kind == SP_ATTN_HARD    ? SP_RULE_LEFTMOST_MAX
-                                                        : SP_RULE_SOFTMAX;
+    bool argmax = mode->kind == SP_ATTN_SATURATED || mode->kind == SP_ATTN_HARD || mode->kind == SP_ATTN_LIMIT;
+    bool limit = mode->kind == SP_ATTN_LIMIT;
+    double eps = argmax ? 0.0 : c->ln_eps;
+    sp_attn_rule rule = mode->kind == SP_ATTN_HARD ? SP_RULE_LEFTMOST_MAX
+                        : argmax                   ? SP_RULE_UNIFORM_MAX
+                                                   : SP_RULE_SOFTMAX;
+    /* limit: every linear map's input has degree >= 1 in C, so its bias (degree 1) is of lower
+     * order and vanishes; layer-norm biases have the same degree as its weights and stay */
+#define LB(bias) (limit ? NULL : (bias))
+    unsigned dh = 1; /* limit: degree in C of the residual stream (the embedding's) */
 
     encoder_forward(m->h0, m->tokens, m->lens, w->embed,
-                    sp_config_has_pos(c, SP_POS_SINUSOIDAL) ? m->sinus : NULL, w->pos, c, B, T);
+                    sp_config_has_pos(c, SP_POS_SINUSOIDAL) && !limit ? m->sinus : NULL, w->pos, !limit, c, B, T);
     const float *h = m->h0;
     for (size_t l = 0; l < c->layers; l++) {
         sp_layer_acts *a = &m->layer[l];
         const sp_layer_params *lp = &w->layer[l];
         const float *in1 = h;
+        unsigned d1 = dh;
         if (c->norm == SP_NORM_PRE) {
             sp_layernorm_forward(a->a1, a->ln1_mean, a->ln1_rstd, h, lp->ln1w, lp->ln1b, BT, D, eps);
             in1 = a->a1;
+            d1 = 1;
         }
-        sp_matmul_forward(a->q, in1, lp->qw, lp->qb, BT, D, D);
-        sp_matmul_forward(a->k, in1, lp->kw, lp->kb, BT, D, D);
-        sp_matmul_forward(a->v, in1, lp->vw, lp->vb, BT, D, D);
+        sp_matmul_forward(a->q, in1, lp->qw, LB(lp->qb), BT, D, D);
+        sp_matmul_forward(a->k, in1, lp->kw, LB(lp->kb), BT, D, D);
+        sp_matmul_forward(a->v, in1, lp->vw, LB(lp->vb), BT, D, D);
         sp_attention_forward(a->z, a->att, a->q, a->k, a->v, m->lens, B, T, D, NH,
                              c->mask == SP_MASK_CAUSAL, rule, mode->tau);
-        sp_matmul_forward(a->o, a->z, lp->ow, lp->ob, BT, D, D);
-        sp_residual_forward(a->u1, h, a->o, BTD);
+        sp_matmul_forward(a->o, a->z, lp->ow, LB(lp->ob), BT, D, D);
+        if (limit) dh = limit_sum(a->u1, h, dh, a->o, d1 + 2, BTD);
+        else sp_residual_forward(a->u1, h, a->o, BTD);
         const float *h1 = a->u1;
         if (c->norm == SP_NORM_POST) {
             sp_layernorm_forward(a->h1, a->ln1_mean, a->ln1_rstd, a->u1, lp->ln1w, lp->ln1b, BT, D, eps);
             h1 = a->h1;
+            dh = 1;
         }
         const float *in2 = h1;
+        unsigned d2 = dh;
         if (c->norm == SP_NORM_PRE) {
             sp_layernorm_forward(a->a2, a->ln2_mean, a->ln2_rstd, h1, lp->ln2w, lp->ln2b, BT, D, eps);
             in2 = a->a2;
+            d2 = 1;
         }
-        sp_matmul_forward(a->f1, in2, lp->w1, lp->b1, BT, D, FF);
+        sp_matmul_forward(a->f1, in2, lp->w1, LB(lp->b1), BT, D, FF);
         sp_relu_forward(a->f2, a->f1, BT * FF);
-        sp_matmul_forward(a->f3, a->f2, lp->w2, lp->b2, BT, FF, D);
-        sp_residual_forward(a->u2, h1, a->f3, BTD);
+        sp_matmul_forward(a->f3, a->f2, lp->w2, LB(lp->b2), BT, FF, D);
+        if (limit) dh = limit_sum(a->u2, h1, dh, a->f3, d2 + 2, BTD);
+        else sp_residual_forward(a->u2, h1, a->f3, BTD);
         a->h2 = a->u2;
         if (c->norm == SP_NORM_POST) {
             /* the post-norm output reuses a2, which post-norm does not otherwise need */
             sp_layernorm_forward(a->a2, a->ln2_mean, a->ln2_rstd, a->u2, lp->ln2w, lp->ln2b, BT, D, eps);
             a->h2 = a->a2;
+            dh = 1;
         }
         h = a->h2;
     }
+#undef LB
     if (c->norm == SP_NORM_PRE) sp_layernorm_forward(m->hf, m->lnf_mean, m->lnf_rstd, h, w->lnfw, w->lnfb, BT, D, eps);
     else memcpy(m->hf, h, BTD * sizeof *m->hf);
-    heads_forward(m, w, B, T);
+    heads_forward(m, w, limit, B, T);
 
     if (!all_finite(m->hf, BTD) || (w->readw && !all_finite(m->logits, B))) {
         char name[48];
