@@ -19,8 +19,9 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
 void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, size_t N, size_t C, double eps);
 
-/* out[N] = max(inp, 0); out may equal inp. */
-void sp_relu_forward(float *out, const float *inp, size_t N);
+/* out[N] = max(inp, 0); out and inp do not overlap. A NaN input gives 0 (the residual path that
+ * produced it still carries it to the output). */
+void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N);
 
 /* out[N] = a + b; out may equal a or b. */
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N);

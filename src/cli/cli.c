@@ -35,7 +35,7 @@ int cli_parse_ulong(const char *cmd, const char *opt, const char *val, unsigned 
 
 int cli_parse_size(const char *cmd, const char *opt, const char *val, size_t max, size_t *out)
 {
-    unsigned long v;
+    unsigned long v = 0;
     if (cli_parse_ulong(cmd, opt, val, &v)) return CLI_USAGE;
     if (v > max) return cli_usage_error(cmd, "%s must be at most %zu, not %lu", opt, max, v);
     *out = (size_t)v;

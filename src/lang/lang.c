@@ -115,7 +115,7 @@ static int load_doc(sp_lang *lang, const sp_yaml_doc *doc, sp_error *err)
     const sp_yaml_node *root = doc->root;
     if (!root) return sp_error_set(err, SP_EINPUT, doc->file, 1, 1, "the file is empty");
     if (sp_yaml_expect(doc, root, SP_YAML_MAP, "a language file", err)) return SP_EINPUT;
-    int kind, cls;
+    int kind = 0, cls = 0;
     if (read_enum(doc, root, "kind", kind_names, 4, &kind, err)) return SP_EINPUT;
     lang->kind = (sp_lang_kind)kind;
     if (read_text(doc, root, "name", true, &lang->name, err) ||

@@ -209,7 +209,7 @@ int sp_config_from_yaml(sp_model_config *c, const sp_yaml_doc *doc, const sp_yam
     if (sp_yaml_expect(doc, map, SP_YAML_MAP, "a model configuration", err)) return SP_EINPUT;
     if (sp_yaml_check_keys(doc, map, keys, "model configuration", err)) return SP_EINPUT;
     const sp_yaml_node *v;
-    int e;
+    int e = 0;
     if ((v = sp_yaml_get(map, "alphabet")) && yaml_alphabet(c, doc, v, err)) return SP_EINPUT;
     if ((v = sp_yaml_get(map, "d_model")) && yaml_size(doc, v, "d_model", 1, SP_CONFIG_MAX_D, &c->d_model, err))
         return SP_EINPUT;
@@ -320,7 +320,7 @@ int sp_config_from_json(sp_model_config *c, const sp_json_value *obj, const char
     }
     sp_config_set_alphabet(c, syms, a->n);
     free(syms);
-    int e;
+    int e = 0;
     if (json_size(obj, "d_model", 1, SP_CONFIG_MAX_D, &c->d_model, where, err) ||
         json_size(obj, "layers", 0, SP_CONFIG_MAX_LAYERS, &c->layers, where, err) ||
         json_size(obj, "heads", 1, SP_CONFIG_MAX_HEADS, &c->heads, where, err) ||

@@ -92,13 +92,13 @@ static int fill_tensor(float *x, const sp_model_tensor *t, const sp_yaml_doc *do
     if (!strcmp(form, "identity")) {
         if (t->ndim != 2 || rows != cols)
             return sp_yaml_error(err, doc, key, "%s: identity needs a square matrix", name);
-        float s;
+        float s = 0;
         if (number(doc, val, name, &s, err)) return SP_EINPUT;
         for (size_t i = 0; i < rows; i++) x[i * cols + i] = s;
         return SP_OK;
     }
     if (!strcmp(form, "fill")) {
-        float s;
+        float s = 0;
         if (number(doc, val, name, &s, err)) return SP_EINPUT;
         for (size_t i = 0; i < t->size; i++) x[i] = s;
         return SP_OK;

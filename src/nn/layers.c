@@ -44,9 +44,14 @@ void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     }
 }
 
-void sp_relu_forward(float *out, const float *inp, size_t N)
+void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N)
 {
-    for (size_t i = 0; i < N; i++) out[i] = inp[i] > 0 ? inp[i] : 0.0f;
+    /* written so that the compiler turns it into a vector compare-and-mask: signs are random, and
+     * a mispredicted branch per element would cost more than the layer's matrix product */
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        out[i] = x > 0.0f ? x : 0.0f;
+    }
 }
 
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N)
@@ -125,10 +130,12 @@ void sp_attention_forward(float *out, float *att, float *q, float *k, const floa
     if (ek) scale_rows(k, lens, B, T, C, ek);
     double lambda = ldexp(1.0, eq + ek) / sqrt((double)HS);
     memset(out, 0, B * T * C * sizeof *out);
-    memset(att, 0, B * NH * T * T * sizeof *att);
     for (size_t b = 0; b < B; b++) {
         size_t n = lens[b];
-        if (n == 0) continue;
+        if (n == 0) {
+            memset(att + b * NH * T * T, 0, NH * T * T * sizeof *att);
+            continue;
+        }
         for (size_t h = 0; h < NH; h++) {
             const float *qb = q + b * T * C + h * HS;
             const float *kb = k + b * T * C + h * HS;
@@ -141,8 +148,9 @@ void sp_attention_forward(float *out, float *att, float *q, float *k, const floa
                 float *row = ab + i * T;
                 size_t vis = causal ? i + 1 : n;
                 weigh_row(row, vis, lambda, rule, tau);
-                for (size_t j = vis; j < n; j++) row[j] = 0.0f;
+                memset(row + vis, 0, (T - vis) * sizeof *row);
             }
+            memset(ab + n * T, 0, (T - n) * T * sizeof *ab);
             /* out[n, HS] (stride C) = ab[n, n] · vb[n, HS] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)HS, (int)n, 1.0f, ab,
                         (int)T, vb, (int)C, 0.0f, out + b * T * C + h * HS, (int)C);

@@ -109,11 +109,11 @@ static int escape(parser *ps, sp_strbuf *sb)
     case 'u': break;
     default: ps->p--; return fail(ps, "unknown escape");
     }
-    unsigned cp;
+    unsigned cp = 0;
     if (hex4(ps, &cp)) return SP_EINPUT;
     if (cp >= 0xdc00 && cp <= 0xdfff) return fail(ps, "lone low surrogate in \\u escape");
     if (cp >= 0xd800 && cp <= 0xdbff) {
-        unsigned lo;
+        unsigned lo = 0;
         if (!literal(ps, "\\u")) return fail(ps, "high surrogate without its low half");
         if (hex4(ps, &lo)) return SP_EINPUT;
         if (lo < 0xdc00 || lo > 0xdfff) return fail(ps, "high surrogate without its low half");
