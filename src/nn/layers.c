@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 void sp_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
@@ -59,22 +60,30 @@ void sp_residual_forward(float *out, const float *a, const float *b, size_t N)
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
 }
 
-/* Largest |x| over the first lens[b] rows of each sequence. */
+/* Largest |x| over the first lens[b] rows of each sequence. On the bits of |x| (non-negative
+ * floats order as their bit patterns), so the loop is an integer max the compiler vectorises. */
 static float max_abs(const float *x, const size_t *lens, size_t B, size_t T, size_t C)
 {
-    float m = 0;
-    for (size_t b = 0; b < B; b++)
-        for (size_t i = 0; i < lens[b] * C; i++) {
-            float a = fabsf(x[b * T * C + i]);
-            if (a > m) m = a;
+    uint32_t m = 0;
+    for (size_t b = 0; b < B; b++) {
+        const float *xb = x + b * T * C;
+        size_t n = lens[b] * C;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &xb[i], sizeof u);
+            u &= 0x7fffffffu;
+            m = u > m ? u : m;
         }
-    return m;
+    }
+    float f;
+    memcpy(&f, &m, sizeof f);
+    return f;
 }
 
 /* Power of two that brings max down to at most 2^50 (1 when it already is). */
 static int shrink_exponent(float max)
 {
-    int e = max > 0 ? ilogbf(max) : 0;
+    int e = max > 0 && isfinite(max) ? ilogbf(max) : 0;
     return e > 50 ? e - 50 : 0;
 }
 
