@@ -106,6 +106,9 @@ int sp_model_save(const sp_model *m, const char *path, sp_error *err);
 /* Read a checkpoint: the config from its metadata, then every tensor checked against it by name,
  * shape and count. Errors name the file and the tensor. */
 int sp_model_load(const char *path, sp_model **out, sp_error *err);
+/* The same from bytes[0..len) in memory; `name` stands for the file in messages. */
+int sp_model_load_buffer(const char *name, const void *bytes, size_t len, sp_model **out,
+                         sp_error *err);
 
 /* ---- forward --------------------------------------------------------------------------- */
 

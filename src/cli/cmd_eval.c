@@ -27,10 +27,14 @@ static const char help[] =
     "  --bins A:B,...         length bins of the table with --data (default: one per split)\n"
     "  --predictions OUT      write each string's logits in every mode (JSONL)\n"
     "  --attention OUT        write the attention weights of the first strings (JSONL)\n"
-    "  --attention-count N    how many strings --attention covers (default 4)\n" CLI_MODEL_HELP
+    "  --attention-count N    how many strings --attention covers (default 4)\n"
+    "  --attention-string S   with --attention: dump these strings instead (repeatable; symbols\n"
+    "                         separated by spaces, \"\" for the empty string)\n" CLI_MODEL_HELP
     "  -h, --help             this help\n";
 
-enum { OPT_MODE = CLI_OPT_END_, OPT_TAU, OPT_BINS, OPT_PRED, OPT_ATT, OPT_ATT_COUNT };
+enum { OPT_MODE = CLI_OPT_END_, OPT_TAU, OPT_BINS, OPT_PRED, OPT_ATT, OPT_ATT_COUNT, OPT_ATT_STRING };
+
+#define MAX_ATT_STRINGS 64
 
 typedef struct eval_out {
     const sp_model_config *cfg;
@@ -143,6 +147,56 @@ static void write_attention(eval_out *o, const sp_model *m, size_t mode, const s
                 sp_outfile_flush_if_full(&o->att);
             }
     }
+}
+
+/* Symbols of text (separated by single spaces) in the model's alphabet. */
+static int parse_with_alphabet(const sp_model_config *c, const char *text, int *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t i = 0;
+        while (i < c->k && !(strlen(c->alphabet[i]) == len && !strncmp(c->alphabet[i], p, len))) i++;
+        if (i == c->k || *n == cap)
+            return cli_usage_error("eval", "--attention-string '%s': %s at column %zu", text,
+                                   *n == cap ? "too long" : "not a symbol of the model's alphabet", (size_t)(p - text) + 1);
+        out[(*n)++] = (int)i;
+        p += len;
+        if (*p == ' ') p++;
+    }
+    return CLI_OK;
+}
+
+/* --attention-string: the chosen strings through every mode, into the attention file. */
+static int dump_chosen(eval_out *o, sp_model *m, const sp_mode *modes, const char *const *texts, size_t nt,
+                       sp_error *err)
+{
+    const sp_model_config *c = sp_model_config_of(m);
+    size_t cap = sp_config_max_string(c);
+    int *buf = sp_malloc(nt * (cap + 1), sizeof *buf);
+    const int **strs = sp_malloc(nt, sizeof *strs);
+    size_t *ns = sp_malloc(nt, sizeof *ns);
+    sp_eval_item *its = sp_calloc(nt, sizeof *its);
+    int status = SP_OK;
+    for (size_t i = 0; i < nt && !status; i++) {
+        if (parse_with_alphabet(c, texts[i], buf + i * (cap + 1), cap, &ns[i])) status = SP_EINPUT;
+        strs[i] = buf + i * (cap + 1);
+        its[i].s = strs[i];
+        its[i].n = ns[i];
+    }
+    if (status) err->msg[0] = '\0';
+    o->att_batch = nt;
+    for (size_t mi = 0; mi < o->nmodes && !status; mi++) {
+        status = sp_model_forward(m, strs, ns, nt, &modes[mi], err);
+        if (!status) write_attention(o, m, mi, its, nt);
+    }
+    free(buf);
+    free(strs);
+    free(ns);
+    free(its);
+    return status;
 }
 
 static int hook(void *ctx, const sp_model *m, size_t mode, const sp_eval_item *its, const uint64_t *index, size_t B,
@@ -288,6 +342,7 @@ int cmd_eval(int argc, char **argv)
                                          {"predictions", required_argument, NULL, OPT_PRED},
                                          {"attention", required_argument, NULL, OPT_ATT},
                                          {"attention-count", required_argument, NULL, OPT_ATT_COUNT},
+                                         {"attention-string", required_argument, NULL, OPT_ATT_STRING},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     cli_model_opts mo;
@@ -296,7 +351,8 @@ int cmd_eval(int argc, char **argv)
     size_t nmodes = 0, nbins = 0, att_count = 4;
     double tau = SP_TIE_TOLERANCE;
     sp_range bins[SP_GEN_MAX_BINS];
-    const char *pred_path = NULL, *att_path = NULL;
+    const char *pred_path = NULL, *att_path = NULL, *att_strings[MAX_ATT_STRINGS];
+    size_t n_att_strings = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -319,6 +375,11 @@ int cmd_eval(int argc, char **argv)
         }
         case OPT_PRED: pred_path = optarg; break;
         case OPT_ATT: att_path = optarg; break;
+        case OPT_ATT_STRING:
+            if (n_att_strings == MAX_ATT_STRINGS)
+                return cli_usage_error("eval", "at most %d --attention-string", MAX_ATT_STRINGS);
+            att_strings[n_att_strings++] = optarg;
+            break;
         case OPT_ATT_COUNT:
             if (cli_parse_size("eval", "--attention-count", optarg, 100000, &att_count)) return CLI_USAGE;
             break;
@@ -332,6 +393,7 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (optind != argc) return cli_usage_error("eval", "unexpected argument '%s' (see --help)", argv[optind]);
+    if (n_att_strings && !att_path) return cli_usage_error("eval", "--attention-string needs --attention OUT");
     static const char *const default_modes[] = {"soft", "saturated", "hard"};
     if (nmodes == 0)
         for (; nmodes < 3; nmodes++) mode_text[nmodes] = default_modes[nmodes];
@@ -355,7 +417,7 @@ int cmd_eval(int argc, char **argv)
     }
     out.cfg = sp_model_config_of(ctx.model);
     out.es = &ctx.es;
-    out.att_left = att_count;
+    out.att_left = n_att_strings ? 0 : att_count;
     sp_error err;
     sp_error_clear(&err);
     if (pred_path) {
@@ -374,6 +436,18 @@ int cmd_eval(int argc, char **argv)
         if (sp_outfile_close(&out.pred, &err)) goto fail_result;
     }
     if (out.att_on) {
+        if (n_att_strings) {
+            int st = dump_chosen(&out, ctx.model, modes, att_strings, n_att_strings, &err);
+            if (st && !err.msg[0]) { /* the message is printed already */
+                sp_eval_result_free(&r);
+                sp_outfile_discard(&out.att);
+                free(out.saved);
+                free(out.saved_next);
+                cli_model_free(&ctx);
+                return CLI_USAGE;
+            }
+            if (st) goto fail_result;
+        }
         out.att_on = false;
         if (sp_outfile_close(&out.att, &err)) goto fail_result;
     }

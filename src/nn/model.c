@@ -262,12 +262,30 @@ static int check_tensors(const sp_model *m, const sp_st_file *f, const char *pat
     return SP_OK;
 }
 
+static int load_file(const char *path, sp_st_file *f, sp_model **out, sp_error *err);
+
 int sp_model_load(const char *path, sp_model **out, sp_error *err)
 {
     *out = NULL;
     sp_st_file *f;
     int status = sp_st_read(path, &f, err);
     if (status) return status;
+    return load_file(path, f, out, err);
+}
+
+int sp_model_load_buffer(const char *name, const void *bytes, size_t len, sp_model **out, sp_error *err)
+{
+    *out = NULL;
+    sp_st_file *f;
+    int status = sp_st_read_buffer(name, bytes, len, &f, err);
+    if (status) return status;
+    return load_file(name, f, out, err);
+}
+
+/* The model in f (which this releases), checked against its config. */
+static int load_file(const char *path, sp_st_file *f, sp_model **out, sp_error *err)
+{
+    int status;
     const char *cfg_text = sp_st_metadata(f, "config");
     if (!cfg_text) {
         sp_st_free(f);

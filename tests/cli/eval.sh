@@ -93,6 +93,19 @@ for r in rows:
         assert all(x == 0 for x in row[i + 1:]), "a causal head looked ahead"
 EOF
 
+# chosen strings: every mode, layer and head of each, the empty string included
+run eval --model "$M" --data "$D/test-1-20.jsonl" --mode soft --mode hard --attention "$tmp/c.jsonl" --attention-string "( ( ) )" --attention-string ""
+expect_rc 0 "eval --attention-string"
+checks=$((checks + 1))
+/usr/bin/python3 - "$tmp/c.jsonl" <<'EOF' || fail "--attention-string dump wrong"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["string"] for r in rows] == ["( ( ) )"] * 4 + [""] * 4 + ["( ( ) )"] * 4 + [""] * 4, [r["string"] for r in rows]
+assert rows[0]["tokens"] == ["<bos>", "(", "(", ")", ")", "<cls>"] and rows[4]["tokens"] == ["<bos>", "<cls>"]
+hard = [r for r in rows if r["mode"] == "hard"]
+assert all(sorted(set(x for row in r["weights"] for x in row)) in ([0, 1], [1]) for r in hard)
+EOF
+
 # --- eval on a language built in memory ---
 run eval --model "$M" --lang "$G/dyck-1.yaml" --exhaustive 6 --lengths 10,33 --per-length 20
 expect_rc 0 "eval --lang"
@@ -155,6 +168,8 @@ expect_bad "eval with strings too long" "the model takes at most 62" eval --mode
 expect_bad "eval --exhaustive too large" "lower the exhaustive length" eval --model "$M" --lang "$G/dyck-1.yaml" --exhaustive 40
 expect_bad "eval with bad --bins" "--bins" eval --model "$M" --data "$D" --bins 5:1
 expect_bad "eval with a negative tolerance" "--tie-tolerance" eval --model "$M" --data "$D" --tie-tolerance -1
+expect_bad "eval --attention-string without --attention" "needs --attention" eval --model "$M" --data "$D" --attention-string "("
+expect_bad "eval --attention-string off the alphabet" "not a symbol of the model's alphabet at column 3" eval --model "$M" --data "$D" --attention "$tmp/never.jsonl" --attention-string "( x"
 expect_bad "heads with a bad scale" "--scale" heads --model "$M" --data "$D" --scale 0
 expect_bad "init without -o" "needs -o" init --lang "$G/dyck-1.yaml"
 expect_bad "init with an alphabet in the config" "leave it out" init --lang "$G/dyck-1.yaml" --config <(printf 'alphabet: [a]\n') -o "$tmp/never.jsonl"

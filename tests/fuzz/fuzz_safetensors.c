@@ -1,5 +1,8 @@
 /* libFuzzer target: arbitrary bytes into the safetensors reader; files that read are walked
- * (every tensor found by name, every float touched, every metadata key looked up). */
+ * (every tensor found by name, every float touched, every metadata key looked up). The same
+ * bytes go through the model loader (config from the metadata, tensors checked against it), and
+ * a model that loads runs one forward pass. */
+#include "satprobe/model.h"
 #include "satprobe/safetensors.h"
 
 #include <stdint.h>
@@ -7,8 +10,29 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void model(const uint8_t *data, size_t size)
+{
+    sp_model *m = NULL;
+    sp_error err;
+    if (sp_model_load_buffer("fuzz.safetensors", data, size, &m, &err) != SP_OK) {
+        if (m) abort();
+        return;
+    }
+    const sp_model_config *c = sp_model_config_of(m);
+    /* a small forward pass only: the config may ask for a large model */
+    if (sp_model_num_params(m) <= 100000 && c->layers <= 4 && c->max_len >= 5) {
+        int s[3] = {0, (int)(c->k - 1), 0};
+        const int *strs[1] = {s};
+        size_t n = 3;
+        sp_mode md = {SP_ATTN_SOFT, 1, 0};
+        if (sp_model_forward(m, strs, &n, 1, &md, &err) != SP_OK && err.msg[0] == 0) abort();
+    }
+    sp_model_destroy(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    model(data, size);
     sp_st_file *f = NULL;
     sp_error err;
     if (sp_st_read_buffer("fuzz.safetensors", data, size, &f, &err) != SP_OK) {
