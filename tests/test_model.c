@@ -147,16 +147,17 @@ static void test_tie_tolerance(void **state)
 {
     (void)state;
     float out[3], att[9];
+    int shift[2];
     /* one query (row 2 of a causal 3x3), HS = 1: q = 1, k = (0, 1, 1 - d) */
     for (int inside = 0; inside < 2; inside++) {
         double d = inside ? 0.5e-5 : 2e-5;
         float q[3] = {1, 1, 1}, k[3] = {0, 1, (float)(1 - d)}, v[3] = {0, 1, 3};
         size_t lens[1] = {3};
-        sp_attention_forward(out, att, q, k, v, lens, 1, 3, 1, 1, true, SP_RULE_UNIFORM_MAX, 1e-5);
+        sp_attention_forward(out, att, shift, q, k, v, lens, 1, 3, 1, 1, true, SP_RULE_UNIFORM_MAX, 1e-5);
         if (inside) assert_true(att[6] == 0 && att[7] == 0.5f && att[8] == 0.5f && out[2] == 2.0f);
         else assert_true(att[6] == 0 && att[7] == 1.0f && att[8] == 0 && out[2] == 1.0f);
         float q2[3] = {1, 1, 1}, k2[3] = {0, 1, (float)(1 - d)};
-        sp_attention_forward(out, att, q2, k2, v, lens, 1, 3, 1, 1, true, SP_RULE_LEFTMOST_MAX, 1e-5);
+        sp_attention_forward(out, att, shift, q2, k2, v, lens, 1, 3, 1, 1, true, SP_RULE_LEFTMOST_MAX, 1e-5);
         assert_true(att[7] == 1.0f && att[8] == 0.0f);
     }
 }

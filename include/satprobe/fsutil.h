@@ -63,6 +63,9 @@ int sp_outfile_close(sp_outfile *f, sp_error *err);
 /* Close without writing what is left (error paths). */
 void sp_outfile_discard(sp_outfile *f);
 
+/* "dir/name", newly allocated (the caller frees it). */
+char *sp_path_join(const char *dir, const char *name);
+
 /* Read a whole file into *text (NUL-terminated, *len bytes; the caller frees it). Larger than
  * max bytes is SP_EINPUT; a file that cannot be read SP_EIO; errors read "PATH: what". */
 int sp_read_file(const char *path, size_t max, char **text, size_t *len, sp_error *err);

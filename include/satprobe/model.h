@@ -135,6 +135,16 @@ const float *sp_model_attention(const sp_model *m, size_t l);
  * ln_f with pre-norm, else the same as L). [B, T, D]. */
 const float *sp_model_hidden(const sp_model *m, size_t l);
 
+/* ---- backward ------------------------------------------------------------------------ */
+
+/* Gradients of the last forward pass, which must have run in mode soft: given dL/dlogit
+ * dlogits[B] (NULL when the loss does not use the accept logit, or the model has none) and
+ * dL/dnext dnext[B, T, O] (NULL likewise; rows of padding and of a CLS position must be 0),
+ * ADD dL/dθ into grad[num_params] (laid out like the parameter slab; map it with
+ * sp_model_map_views). The activation-gradient buffers are sized by sp_model_reserve; nothing
+ * is allocated. */
+void sp_model_backward(sp_model *m, const float *dlogits, const float *dnext, float *grad);
+
 /* Number of OpenBLAS threads (1 by default from the CLI, for run-to-run identical results). */
 void sp_blas_set_threads(int n);
 

@@ -22,6 +22,8 @@ typedef struct sp_progress {
 void sp_progress_init(sp_progress *p, bool enable, const char *label, uint64_t total);
 /* Cheap when called often: reads the clock only every so many units of work. */
 void sp_progress_update(sp_progress *p, uint64_t done);
+/* The same with `text` after the counts (figures of the run: loss, rate) and the time left. */
+void sp_progress_update_text(sp_progress *p, uint64_t done, const char *text);
 /* Erase the bar. */
 void sp_progress_finish(sp_progress *p);
 

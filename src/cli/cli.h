@@ -31,6 +31,7 @@ int cmd_init(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
 int cmd_saturation(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Print "satprobe CMD: message" to stderr and return CLI_USAGE. */
 #if defined(__GNUC__)

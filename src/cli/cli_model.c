@@ -295,12 +295,33 @@ void cli_model_free(cli_model_ctx *ctx)
     memset(ctx, 0, sizeof *ctx);
 }
 
-int cli_parse_scale(const char *cmd, const char *arg, double *out)
+int cli_scale_args(const char *cmd, const char *help, int argc, char **argv, cli_model_opts *mo, double *scale)
 {
-    char *end;
-    double v = strtod(arg, &end);
-    if (end == arg || *end || !(v > 0 && v <= 1e12))
-        return cli_usage_error(cmd, "--scale needs a number in (0, 1e12], not '%s'", arg);
-    *out = v;
+    enum { OPT_SCALE = CLI_OPT_END_ };
+    static const struct option opts[] = {CLI_MODEL_OPTIONS,
+                                         {"scale", required_argument, NULL, OPT_SCALE},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    cli_model_opts_init(mo, cmd);
+    *scale = 1000;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(help, stdout);
+            return -1;
+        } else if (c == OPT_SCALE) {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v > 0 && v <= 1e12))
+                return cli_usage_error(cmd, "--scale needs a number in (0, 1e12], not '%s'", optarg);
+            *scale = v;
+        } else if (c >= CLI_OPT_BASE && c < CLI_OPT_END_) {
+            if (cli_model_opt(mo, c, optarg)) return CLI_USAGE;
+        } else {
+            fputs(help, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind != argc) return cli_usage_error(cmd, "unexpected argument '%s' (see --help)", argv[optind]);
     return CLI_OK;
 }

@@ -97,8 +97,9 @@ typedef struct cli_model_ctx {
 int cli_model_load(const cli_model_opts *o, const sp_range *bins, size_t nbins, cli_model_ctx *ctx);
 void cli_model_free(cli_model_ctx *ctx);
 
-/* --scale C of heads and saturation: 0 < C <= 1e12. */
-int cli_parse_scale(const char *cmd, const char *arg, double *out);
+/* The arguments of heads and saturation: the common options and --scale C (0 < C <= 1e12,
+ * default 1000). Returns CLI_OK, -1 when --help was printed (exit 0), or a usage status. */
+int cli_scale_args(const char *cmd, const char *help, int argc, char **argv, cli_model_opts *mo, double *scale);
 
 /* Print err (file:line:col: message, or "satprobe CMD: message" when it has no file). */
 void cli_print_error(const char *cmd, const sp_error *err);

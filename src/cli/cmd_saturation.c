@@ -4,7 +4,6 @@
 #include "satprobe/alloc.h"
 #include "satprobe/json.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,32 +17,12 @@ static const char help[] =
     "  --scale C           the scale (default 1000)\n" CLI_MODEL_HELP
     "  -h, --help          this help\n";
 
-enum { OPT_SCALE = CLI_OPT_END_ };
-
 int cmd_saturation(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_MODEL_OPTIONS,
-                                         {"scale", required_argument, NULL, OPT_SCALE},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
     cli_model_opts mo;
-    cli_model_opts_init(&mo, "saturation");
-    double scale = 1000;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(help, stdout);
-            return CLI_OK;
-        } else if (c == OPT_SCALE) {
-            if (cli_parse_scale("saturation", optarg, &scale)) return CLI_USAGE;
-        } else if (c >= CLI_OPT_BASE && c < CLI_OPT_END_) {
-            if (cli_model_opt(&mo, c, optarg)) return CLI_USAGE;
-        } else {
-            fputs(help, stderr);
-            return CLI_USAGE;
-        }
-    }
-    if (optind != argc) return cli_usage_error("saturation", "unexpected argument '%s' (see --help)", argv[optind]);
+    double scale;
+    int args = cli_scale_args("saturation", help, argc, argv, &mo, &scale);
+    if (args) return args < 0 ? CLI_OK : args;
     cli_model_ctx ctx;
     int status = cli_model_load(&mo, NULL, 0, &ctx);
     if (status) {

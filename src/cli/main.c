@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"next", "valid next symbols after prefixes read from stdin", cmd_next},
     {"gen", "write a balanced dataset with test splits by length", cmd_gen},
     {"init", "write a randomly initialised model for a language", cmd_init},
+    {"train", "train a model, recording parameter-norm growth and saturation", cmd_train},
     {"eval", "accuracy per length bin in soft, scaled, saturated and hard attention", cmd_eval},
     {"heads", "per attention head: positions attended under scaled parameters", cmd_heads},
     {"saturation", "cosine similarity of representations under theta and C*theta", cmd_saturation},

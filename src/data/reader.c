@@ -1,6 +1,7 @@
 /* Reading a split back: manifest.json gives the alphabet, task, format and where each split's
  * files are; every line of those files is checked on the way in. */
 #include "satprobe/alloc.h"
+#include "satprobe/fsutil.h"
 #include "satprobe/dataset.h"
 #include "satprobe/json.h"
 
@@ -17,18 +18,10 @@ typedef struct lines {
     long lineno;
 } lines;
 
-static char *join(const char *dir, const char *rel)
-{
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = sp_malloc(n, 1);
-    snprintf(p, n, "%s/%s", dir, rel);
-    return p;
-}
-
 static int lines_open(lines *l, const char *dir, const char *rel, sp_error *err)
 {
     memset(l, 0, sizeof *l);
-    l->path = join(dir, rel);
+    l->path = sp_path_join(dir, rel);
     l->f = fopen(l->path, "rb");
     if (!l->f) return sp_error_set(err, SP_EIO, l->path, 0, 0, "cannot open: %s", strerror(errno));
     return SP_OK;
@@ -242,7 +235,7 @@ static int flare_line(builder *b, lines *main, lines *lab, lines *ed, lines *nl,
 
 static int read_manifest(const char *dir, sp_json_value **out, sp_error *err)
 {
-    char *path = join(dir, "manifest.json");
+    char *path = sp_path_join(dir, "manifest.json");
     FILE *f = fopen(path, "rb");
     int status = SP_OK;
     if (!f) {
@@ -299,7 +292,7 @@ static int describe(const sp_json_value *m, const char *dir, const char *split, 
 {
     const sp_json_value *alpha = sp_json_get(m, "alphabet"), *task = sp_json_get(m, "task"),
                         *format = sp_json_get(m, "format"), *splits = sp_json_get(m, "splits");
-    char *path = join(dir, "manifest.json");
+    char *path = sp_path_join(dir, "manifest.json");
     int status = SP_OK;
     if (!alpha || alpha->type != SP_JSON_ARRAY || alpha->n == 0 || !task ||
         task->type != SP_JSON_STRING || !format || format->type != SP_JSON_STRING)
@@ -335,7 +328,7 @@ static int read_split(builder *b, const char *dir, const char *loc, bool flare, 
         status = lines_open(&f[0], dir, loc, err);
         while (!status && lines_next(&f[0])) status = jsonl_line(b, &f[0], err);
     } else {
-        char *base = join(dir, loc);
+        char *base = sp_path_join(dir, loc);
         status = lines_open(&f[0], base, "main.tok", err);
         if (!status) status = lines_open(&f[1], base, "labels.txt", err);
         if (!status) status = lines_open(&f[2], base, "num-edits.txt", err);

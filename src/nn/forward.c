@@ -1,5 +1,6 @@
-/* The forward pass: activation slab, token sequences, input encodings, layers and heads, with
- * the attention mode applied in every head (docs/model.md). */
+/* The forward pass: activation slab (with the backward pass's activation gradients), token
+ * sequences, input encodings, layers and heads, with the attention mode applied in every head
+ * (docs/model.md). */
 #include "model_impl.h"
 #include "satprobe/alloc.h"
 #include "satprobe/layers.h"
@@ -65,10 +66,16 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     size_t BT = B * T, BTD = BT * D;
     size_t per_layer = 11 * BTD + 4 * BT + 2 * BT * FF + B * NH * T * T;
     size_t De = sp_config_embed_width(c);
-    size_t total = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De;
+    size_t nacts = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De;
+    /* activation gradients after the activations, in the same allocation (sp_model_destroy
+     * frees acts): one layer's worth, shared by all layers (sp_grad_acts). Large allocations
+     * arrive as untouched zero pages, so forward-only use costs address space, not memory. */
+    size_t ngrads = 14 * BTD + 2 * BT * FF + T * T;
+    size_t total = nacts + ngrads;
     free(m->acts);
     free(m->tokens);
     free(m->lens);
+    m->soft = false; /* the last pass's activations are gone */
     m->acts = sp_calloc(total, sizeof(float));
     m->tokens = sp_calloc(BT, sizeof(int));
     m->lens = sp_calloc(B, sizeof(size_t));
@@ -104,6 +111,25 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     TAKE(m->logits, B);
     TAKE(m->next_logits, BT * O);
     TAKE(m->sinus, T * De);
+    SP_ASSERT((size_t)(p - m->acts) <= nacts);
+    sp_grad_acts *g = &m->g;
+    TAKE(g->dres[0], BTD);
+    TAKE(g->dres[1], BTD);
+    TAKE(g->dhf, BTD);
+    TAKE(g->da1, BTD);
+    TAKE(g->dq, BTD);
+    TAKE(g->dk, BTD);
+    TAKE(g->dv, BTD);
+    TAKE(g->dz, BTD);
+    TAKE(g->dproj, BTD);
+    TAKE(g->du1, BTD);
+    TAKE(g->dh1, BTD);
+    TAKE(g->da2, BTD);
+    TAKE(g->df1, BT * FF);
+    TAKE(g->df2, BT * FF);
+    TAKE(g->df3, BTD);
+    TAKE(g->du2, BTD);
+    TAKE(g->datt, T * T);
 #undef TAKE
     /* S[t, i] of docs/model.md, computed once per reservation */
     for (size_t t = 0; t < T; t++)
@@ -222,6 +248,7 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
     }
     m->B = B;
     m->T = T;
+    m->soft = false;
 
     const sp_params *w = &m->p;
     if (mode->kind == SP_ATTN_SCALED) {
@@ -256,7 +283,7 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
         sp_matmul_forward(a->q, in1, lp->qw, LB(lp->qb), BT, D, D);
         sp_matmul_forward(a->k, in1, lp->kw, LB(lp->kb), BT, D, D);
         sp_matmul_forward(a->v, in1, lp->vw, LB(lp->vb), BT, D, D);
-        sp_attention_forward(a->z, a->att, a->q, a->k, a->v, m->lens, B, T, D, NH,
+        sp_attention_forward(a->z, a->att, a->shift, a->q, a->k, a->v, m->lens, B, T, D, NH,
                              c->mask == SP_MASK_CAUSAL, rule, mode->tau);
         sp_matmul_forward(a->o, a->z, lp->ow, LB(lp->ob), BT, D, D);
         if (limit) dh = limit_sum(a->u1, h, dh, a->o, d1 + 2, BTD);
@@ -299,8 +326,11 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
         return sp_error_set(err, SP_ELIMIT, NULL, 0, 0,
                             "activations left float32 range under %s (norm: %s)%s", name,
                             sp_norm_name(c->norm),
-                            c->norm == SP_NORM_NONE ? "; without layer norm they grow like C^(2L+1)" : "");
+                            c->norm == SP_NORM_NONE && mode->kind == SP_ATTN_SCALED
+                                ? "; without layer norm they grow like C^(2L+1)"
+                                : "");
     }
+    m->soft = mode->kind == SP_ATTN_SOFT;
     return SP_OK;
 }
 

@@ -1,5 +1,6 @@
-/* Forward kernels of the transformer's layers: linear maps through cblas_sgemm, layer norm with
- * double statistics, ReLU, residual sums, and attention with softmax or argmax-set weights. */
+/* Forward and backward kernels of the transformer's layers: linear maps through cblas_sgemm,
+ * layer norm with double statistics, ReLU, residual sums, and attention with softmax or
+ * argmax-set weights (backward for softmax only). */
 #include "satprobe/layers.h"
 #include "satprobe/error.h"
 
@@ -18,6 +19,25 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
         for (size_t n = 0; n < N; n++) {
             float *row = out + n * OC;
             for (size_t o = 0; o < OC; o++) row[o] += bias[o];
+        }
+}
+
+void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, size_t N, size_t C, size_t OC)
+{
+    if (N == 0 || OC == 0) return;
+    /* dinp[N, C] += dout[N, OC] · w[OC, C] */
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)C, (int)OC, 1.0f, dout,
+                    (int)OC, w, (int)C, 1.0f, dinp, (int)C);
+    /* dw[OC, C] += dout[N, OC]ᵀ · inp[N, C] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)N, 1.0f, dout, (int)OC,
+                inp, (int)C, 1.0f, dw, (int)C);
+    if (dbias)
+        for (size_t o = 0; o < OC; o++) {
+            double s = 0;
+            for (size_t n = 0; n < N; n++) s += dout[n * OC + o];
+            dbias[o] = (float)(dbias[o] + s);
         }
 }
 
@@ -45,6 +65,32 @@ void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     }
 }
 
+void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *mean,
+                           const float *rstd, const float *inp, const float *w, size_t N, size_t C)
+{
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        double m = mean[n], r = rstd[n];
+        /* dinp = r (g w - mean(g w) - x̂ mean(g w x̂)): the last term comes through the variance,
+         * and holds with eps because x̂ and r both carry it */
+        double gm = 0, gxm = 0;
+        for (size_t c = 0; c < C; c++) {
+            double xh = (x[c] - m) * r, gw = (double)g[c] * w[c];
+            gm += gw;
+            gxm += gw * xh;
+        }
+        gm /= (double)C;
+        gxm /= (double)C;
+        float *dx = dinp + n * C;
+        for (size_t c = 0; c < C; c++) {
+            double xh = (x[c] - m) * r;
+            dx[c] = (float)(dx[c] + r * ((double)g[c] * w[c] - gm - xh * gxm));
+            dw[c] = (float)(dw[c] + g[c] * xh);
+            if (db) db[c] += g[c];
+        }
+    }
+}
+
 void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N)
 {
     /* written so that the compiler turns it into a vector compare-and-mask: signs are random, and
@@ -55,9 +101,23 @@ void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N)
     }
 }
 
+void sp_relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
+                      size_t N)
+{
+    for (size_t i = 0; i < N; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+}
+
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N)
 {
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
+
+void sp_residual_backward(float *da, float *db, const float *dout, size_t N)
+{
+    for (size_t i = 0; i < N; i++) {
+        da[i] += dout[i];
+        db[i] += dout[i];
+    }
 }
 
 /* Largest |x| over the first lens[b] rows of each sequence. On the bits of |x| (non-negative
@@ -127,7 +187,7 @@ static void weigh_row(float *row, size_t n, double lambda, sp_attn_rule rule, do
     }
 }
 
-void sp_attention_forward(float *out, float *att, float *q, float *k, const float *v,
+void sp_attention_forward(float *out, float *att, int shift[2], float *q, float *k, const float *v,
                           const size_t *lens, size_t B, size_t T, size_t C, size_t NH, bool causal,
                           sp_attn_rule rule, double tau)
 {
@@ -137,6 +197,8 @@ void sp_attention_forward(float *out, float *att, float *q, float *k, const floa
     int ek = shrink_exponent(max_abs(k, lens, B, T, C));
     if (eq) scale_rows(q, lens, B, T, C, eq);
     if (ek) scale_rows(k, lens, B, T, C, ek);
+    shift[0] = eq;
+    shift[1] = ek;
     double lambda = ldexp(1.0, eq + ek) / sqrt((double)HS);
     memset(out, 0, B * T * C * sizeof *out);
     for (size_t b = 0; b < B; b++) {
@@ -163,6 +225,49 @@ void sp_attention_forward(float *out, float *att, float *q, float *k, const floa
             /* out[n, HS] (stride C) = ab[n, n] · vb[n, HS] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)HS, (int)n, 1.0f, ab,
                         (int)T, vb, (int)C, 0.0f, out + b * T * C + h * HS, (int)C);
+        }
+    }
+}
+
+void sp_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
+                           const float *att, const int shift[2], const float *q, const float *k,
+                           const float *v, const size_t *lens, size_t B, size_t T, size_t C,
+                           size_t NH, bool causal)
+{
+    SP_ASSERT(C % NH == 0);
+    size_t HS = C / NH;
+    /* s = q·k / sqrt(HS) with the saved q = q₀ 2^-eq, k = k₀ 2^-ek: ds/dq₀ = k₀ / sqrt(HS)
+     * = k 2^ek / sqrt(HS), and likewise for k₀ (powers of two, so exact) */
+    double inv = 1.0 / sqrt((double)HS);
+    float aq = (float)ldexp(inv, shift[1]), ak = (float)ldexp(inv, shift[0]);
+    for (size_t b = 0; b < B; b++) {
+        size_t n = lens[b];
+        if (n == 0) continue;
+        for (size_t h = 0; h < NH; h++) {
+            size_t off = b * T * C + h * HS;
+            const float *ab = att + (b * NH + h) * T * T;
+            /* dv[n, HS] (stride C) += ab[n, n]ᵀ · dout[n, HS] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)HS, (int)n, 1.0f, ab,
+                        (int)T, dout + off, (int)C, 1.0f, dv + off, (int)C);
+            /* datt[n, n] (stride T) = dout[n, HS] · v[n, HS]ᵀ: the gradient of the weights */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)HS, 1.0f,
+                        dout + off, (int)C, v + off, (int)C, 0.0f, datt, (int)T);
+            /* through the softmax of each row: ds_j = w_j (dw_j - Σ_j' w_j' dw_j'); keys that
+             * are not visible have w = 0 and get ds = 0 */
+            for (size_t i = 0; i < n; i++) {
+                const float *wr = ab + i * T;
+                float *row = datt + i * T;
+                size_t vis = causal ? i + 1 : n;
+                double dot = 0;
+                for (size_t j = 0; j < vis; j++) dot += (double)wr[j] * row[j];
+                for (size_t j = 0; j < vis; j++) row[j] = (float)(wr[j] * ((double)row[j] - dot));
+                for (size_t j = vis; j < n; j++) row[j] = 0.0f;
+            }
+            /* dq[n, HS] += aq · ds[n, n] · k[n, HS];  dk[n, HS] += ak · ds[n, n]ᵀ · q[n, HS] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)HS, (int)n, aq, datt,
+                        (int)T, k + off, (int)C, 1.0f, dq + off, (int)C);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)HS, (int)n, ak, datt,
+                        (int)T, q + off, (int)C, 1.0f, dk + off, (int)C);
         }
     }
 }

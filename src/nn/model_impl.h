@@ -1,18 +1,23 @@
-/* Private to src/nn: the model struct shared by model.c (layout, init, checkpoints) and
- * forward.c (activations and the forward pass). */
+/* Private to src/nn: the model struct shared by model.c (layout, init, checkpoints), forward.c
+ * (activations and the forward pass) and backward.c (activation gradients and the backward pass). */
 #ifndef SATPROBE_MODEL_IMPL_H
 #define SATPROBE_MODEL_IMPL_H
 
 #include "satprobe/model.h"
 
-/* Activations of one layer; pointers into the activation slab, [B, T, ...] with the reserved
- * B and T as strides. Aliases (a1 = input when there is no pre-norm, h1 = u1 without
- * post-norm, ...) point at the same memory. */
+/* Activations of one layer; pointers into the activation slab, each sized for the reserved
+ * cap_B, cap_T and used as [B, T, ...] with the pass's own B and T as strides. What backward
+ * reads where (forward.c keeps every one of these until the next pass):
+ *   pre:  a1 = LN1(h), u1 = h + o (h1 is u1; the h1 buffer is unused), a2 = LN2(u1), u2 = h2
+ *   post: a1 unused (q, k, v read h), h1 = LN1(u1), the FF reads h1, h2 = LN2(u2) in a2's buffer
+ *   none: a1 and a2 unused, h1 is u1, h2 is u2
+ * q and k hold the values attention may have rescaled by 2^-shift (layers.h). */
 typedef struct sp_layer_acts {
     float *a1;               /* [B, T, D] attention input (LN(h) with pre-norm) */
     float *ln1_mean, *ln1_rstd; /* [B, T] */
     float *q, *k, *v;        /* [B, T, D] */
     float *att;              /* [B, NH, T, T] */
+    int shift[2];            /* exponents attention divided q and k by (0, 0 normally) */
     float *z;                /* [B, T, D] heads concatenated */
     float *o;                /* [B, T, D] output projection */
     float *u1;               /* [B, T, D] residual sum */
@@ -24,6 +29,23 @@ typedef struct sp_layer_acts {
     float *u2;               /* [B, T, D] */
     float *h2;               /* [B, T, D] layer output */
 } sp_layer_acts;
+
+/* Gradients of the activations, in the same allocation as the activations, after them. One
+ * layer's worth, reused by every layer on the way down (each layer zeroes what it adds into);
+ * the names say which activation each is the gradient of. Aliases follow the activations'
+ * (backward.c: du1 is dh1 without post-norm, and so on). */
+typedef struct sp_grad_acts {
+    float *dres[2];          /* [B, T, D] residual stream below and above the current layer */
+    float *dhf;              /* [B, T, D] what the heads read (pre-norm: ln_f output) */
+    float *da1;              /* [B, T, D] */
+    float *dq, *dk, *dv;     /* [B, T, D] */
+    float *dz;               /* [B, T, D] */
+    float *dproj;            /* [B, T, D] of o, the output projection */
+    float *du1, *dh1, *da2;  /* [B, T, D] */
+    float *df1, *df2;        /* [B, T, FF] */
+    float *df3, *du2;        /* [B, T, D] */
+    float *datt;             /* [T, T] attention scratch */
+} sp_grad_acts;
 
 struct sp_model {
     sp_model_config cfg;
@@ -47,9 +69,16 @@ struct sp_model {
     float *logits;            /* [B] */
     float *next_logits;       /* [B, T, O] */
     float *sinus;             /* [cap_T, De] sinusoidal encodings */
+    sp_grad_acts g;           /* activation gradients (same allocation as acts) */
 
     /* the last forward pass */
     size_t B, T;
+    bool soft;                /* it ran in mode soft, so backward may follow */
+
+    /* views of the gradient slab last given to sp_model_backward (its layer array is ours) */
+    const float *grad_slab;
+    sp_params grad;
+    sp_layer_params grad_layer[SP_CONFIG_MAX_LAYERS];
 };
 
 #endif

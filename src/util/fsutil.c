@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *join(const char *a, const char *b)
+char *sp_path_join(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
     char *p = sp_malloc(na + nb + 2, 1);
@@ -29,7 +29,7 @@ static void remove_tree(const char *path)
         struct dirent *e;
         while ((e = readdir(dir))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char *child = join(path, e->d_name);
+            char *child = sp_path_join(path, e->d_name);
             struct stat st;
             if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(child);
             else unlink(child);
@@ -104,7 +104,7 @@ int sp_outdir_begin(sp_outdir *d, const char *target, bool force, sp_error *err)
     if (!status) {
         char name[300];
         snprintf(name, sizeof name, ".%.200s.tmp-XXXXXX", base);
-        d->tmp = join(d->parent, name);
+        d->tmp = sp_path_join(d->parent, name);
         if (!mkdtemp(d->tmp)) {
             status = sp_error_set(err, SP_EIO, d->target, 0, 0, "cannot create a directory in %s: %s",
                                   d->parent, strerror(errno));
@@ -128,7 +128,7 @@ int sp_outdir_begin(sp_outdir *d, const char *target, bool force, sp_error *err)
 char *sp_outdir_path(const sp_outdir *d, const char *rel)
 {
     SP_ASSERT(d->tmp);
-    return join(d->tmp, rel);
+    return sp_path_join(d->tmp, rel);
 }
 
 int sp_outdir_mkdir(sp_outdir *d, const char *rel, sp_error *err)
@@ -161,7 +161,7 @@ int sp_outdir_commit(sp_outdir *d, sp_error *err)
         char name[300];
         const char *slash = strrchr(d->target, '/');
         snprintf(name, sizeof name, ".%.200s.old-XXXXXX", slash ? slash + 1 : d->target);
-        old = join(d->parent, name);
+        old = sp_path_join(d->parent, name);
         /* rename() onto the empty directory mkdtemp made is allowed and atomic. */
         if (!mkdtemp(old) || rename(d->target, old) != 0) {
             status = sp_error_set(err, SP_EIO, d->target, 0, 0, "cannot move the old directory aside: %s",

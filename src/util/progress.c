@@ -30,7 +30,9 @@ void sp_progress_init(sp_progress *p, bool enable, const char *label, uint64_t t
     p->width = 0;
 }
 
-void sp_progress_update(sp_progress *p, uint64_t done)
+void sp_progress_update(sp_progress *p, uint64_t done) { sp_progress_update_text(p, done, NULL); }
+
+void sp_progress_update_text(sp_progress *p, uint64_t done, const char *text)
 {
     if (!p->on || done < p->next) return;
     p->next = done + step(p);
@@ -47,6 +49,12 @@ void sp_progress_update(sp_progress *p, uint64_t done)
                     p->color ? "\033[0m" : "", bar, (int)(100 * frac), (unsigned long long)done,
                     (unsigned long long)p->total);
     if (p->color) w -= 8; /* the escape sequences take no columns */
+    if (text) w += fprintf(stderr, " %s", text);
+    if (text && done > 0 && done < p->total) {
+        double left = (t - p->start) / (double)done * (double)(p->total - done);
+        w += left >= 3600 ? fprintf(stderr, " %dh%02dm left", (int)(left / 3600), (int)(left / 60) % 60)
+                          : fprintf(stderr, " %dm%02ds left", (int)(left / 60), (int)left % 60);
+    }
     if (w < p->width) fprintf(stderr, "%*s", p->width - w, "");
     p->width = w;
     p->drawn = true;
