@@ -62,7 +62,11 @@ typedef struct trainer {
     const bool **nexts, **ends; /* [B] */
     float *dlogits;          /* [B] */
     float *dnext;            /* [B, T, O] */
-    bool *decisions;         /* [val count * max(1, (maxn + 1) O)] soft decisions on val */
+    size_t *idx;             /* [B] example indices of a validation batch */
+    size_t dec_stride;       /* B * max(1, (maxn + 1) O): decisions of one batch */
+    bool *decisions;         /* [2, dec_stride] soft decisions, then another mode's */
+    double agree_sat, agree_lim; /* of the last validation */
+    double *sat_levels;      /* [L + 1] */
     sp_evalset sat_set;      /* the first strings of val, for the saturation level */
     sp_csv train_csv, norms_csv, sat_csv;
     double *norm_t, *norm_y; /* the norm curve, for fit.json */
@@ -167,82 +171,67 @@ static void record_norms(trainer *tr, uint64_t step)
 
 /* ---- validation and saturation ---- */
 
+/* Decisions of the last forward pass: the accept decision of each string, or each next-symbol
+ * decision of each position (predict heads), in batch order. Returns how many. */
+static size_t decisions(const trainer *tr, size_t B, bool *out)
+{
+    bool rec = tr->c->heads_out != SP_OUT_PREDICT;
+    size_t O = tr->c->k + 1, T = sp_model_batch_T(tr->m), w = 0;
+    for (size_t b = 0; b < B; b++) {
+        size_t cnt = rec ? 1 : (tr->ns[b] + 1) * O;
+        for (size_t j = 0; j < cnt; j++)
+            out[w++] = (rec ? sp_model_logits(tr->m)[b] : sp_model_next_logits(tr->m)[(b * T + j / O) * O + j % O]) > 0;
+    }
+    return w;
+}
+
+/* Over the validation split: loss and accuracy (soft), and the fraction of decisions on which
+ * saturated and limit attention agree with soft. */
 static int validate(trainer *tr, sp_error *err)
 {
     const sp_dataset *ds = tr->val;
-    sp_mode soft = {SP_ATTN_SOFT, 1, 0};
+    const sp_mode modes[3] = {{SP_ATTN_SOFT, 1, 0}, {SP_ATTN_SATURATED, 1, SP_TIE_TOLERANCE},
+                              {SP_ATTN_LIMIT, 1, SP_TIE_TOLERANCE}};
     double loss = 0, acc = 0;
-    size_t done = 0, *idx = sp_malloc(tr->B, sizeof *idx);
-    int status = SP_OK;
-    while (done < ds->count && !status) {
-        size_t B = ds->count - done < tr->B ? ds->count - done : tr->B;
-        for (size_t b = 0; b < B; b++) idx[b] = done + b;
-        gather(tr, ds, idx, B);
-        status = sp_model_forward(tr->m, tr->strs, tr->ns, B, &soft, err);
-        if (status) break;
-        double a;
-        loss += batch_loss(tr, B, false, &a) * (double)B;
-        acc += a * (double)B;
-        done += B;
-    }
-    free(idx);
-    tr->val_loss = ds->count ? loss / (double)ds->count : 0;
-    tr->val_acc = ds->count ? acc / (double)ds->count : 0;
-    return status;
-}
-
-/* Fraction of decisions (accept, or every next-symbol output) on which `mode` agrees with soft. */
-static int agreement(trainer *tr, const sp_mode *mode, double *out, sp_error *err)
-{
-    const sp_dataset *ds = tr->val;
-    sp_mode soft = {SP_ATTN_SOFT, 1, 0};
-    bool rec = tr->c->heads_out != SP_OUT_PREDICT;
-    size_t O = tr->c->k + 1, *idx = sp_malloc(tr->B, sizeof *idx);
-    uint64_t same = 0, total = 0;
+    uint64_t same[3] = {0}, total = 0;
     int status = SP_OK;
     for (size_t done = 0; done < ds->count && !status;) {
         size_t B = ds->count - done < tr->B ? ds->count - done : tr->B;
-        for (size_t b = 0; b < B; b++) idx[b] = done + b;
-        gather(tr, ds, idx, B);
-        for (int pass = 0; pass < 2 && !status; pass++) {
-            status = sp_model_forward(tr->m, tr->strs, tr->ns, B, pass ? mode : &soft, err);
+        for (size_t b = 0; b < B; b++) tr->idx[b] = done + b;
+        gather(tr, ds, tr->idx, B);
+        for (int mi = 0; mi < 3 && !status; mi++) {
+            status = sp_model_forward(tr->m, tr->strs, tr->ns, B, &modes[mi], err);
             if (status) break;
-            size_t T = sp_model_batch_T(tr->m), w = 0;
-            for (size_t b = 0; b < B; b++) {
-                size_t cnt = rec ? 1 : (tr->ns[b] + 1) * O;
-                for (size_t j = 0; j < cnt; j++, w++) {
-                    float z = rec ? sp_model_logits(tr->m)[b]
-                                  : sp_model_next_logits(tr->m)[(b * T + j / O) * O + j % O];
-                    if (pass == 0) tr->decisions[w] = z > 0;
-                    else {
-                        same += tr->decisions[w] == (z > 0);
-                        total++;
-                    }
-                }
-            }
+            bool *d = tr->decisions + (mi ? tr->dec_stride : 0);
+            size_t n = decisions(tr, B, d);
+            if (mi == 0) {
+                double a;
+                loss += batch_loss(tr, B, false, &a) * (double)B;
+                acc += a * (double)B;
+                total += n;
+            } else
+                for (size_t i = 0; i < n; i++) same[mi] += d[i] == tr->decisions[i];
         }
         done += B;
     }
-    free(idx);
-    *out = total ? (double)same / (double)total : 1.0;
+    tr->val_loss = ds->count ? loss / (double)ds->count : 0;
+    tr->val_acc = ds->count ? acc / (double)ds->count : 0;
+    tr->agree_sat = total ? (double)same[1] / (double)total : 1.0;
+    tr->agree_lim = total ? (double)same[2] / (double)total : 1.0;
     return status;
 }
 
 static int record_saturation(trainer *tr, uint64_t step, sp_error *err)
 {
     size_t L = tr->c->layers;
-    double *lv = sp_calloc(L + 1, sizeof *lv), agree_sat = 0, agree_lim = 0;
-    sp_mode sat = {SP_ATTN_SATURATED, 1, SP_TIE_TOLERANCE}, lim = {SP_ATTN_LIMIT, 1, SP_TIE_TOLERANCE};
+    double *lv = tr->sat_levels;
     int status = sp_eval_saturation(tr->m, &tr->sat_set, tr->o->saturation_scale, tr->B, false, lv, err);
-    if (!status) status = agreement(tr, &sat, &agree_sat, err);
-    if (!status) status = agreement(tr, &lim, &agree_lim, err);
     if (!status) {
         sp_strbuf *sb = &tr->sat_csv.text;
-        sp_strbuf_printf(sb, "%llu,%.9g,%.9g,%.9g", (unsigned long long)step, lv[L], agree_sat, agree_lim);
+        sp_strbuf_printf(sb, "%llu,%.9g,%.9g,%.9g", (unsigned long long)step, lv[L], tr->agree_sat, tr->agree_lim);
         for (size_t l = 0; l < L; l++) sp_strbuf_printf(sb, ",%.9g", lv[l]);
         sp_strbuf_putc(sb, '\n');
     }
-    free(lv);
     return status;
 }
 
@@ -496,6 +485,8 @@ static void trainer_free(trainer *tr)
     free(tr->dlogits);
     free(tr->dnext);
     free(tr->decisions);
+    free(tr->idx);
+    free(tr->sat_levels);
     sp_evalset_free(&tr->sat_set);
     sp_csv_free(&tr->train_csv);
     sp_csv_free(&tr->norms_csv);
@@ -573,8 +564,10 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     tr.ends = sp_calloc(tr.B, sizeof *tr.ends);
     tr.dlogits = sp_calloc(tr.B, sizeof *tr.dlogits);
     tr.dnext = sp_calloc(tr.B * tr.T * O, sizeof *tr.dnext);
-    tr.decisions = sp_malloc(val->count * (tr.c->heads_out == SP_OUT_PREDICT ? (tr.maxn + 1) * O : 1) + 1,
-                             sizeof *tr.decisions);
+    tr.idx = sp_malloc(tr.B, sizeof *tr.idx);
+    tr.dec_stride = tr.B * (tr.c->heads_out == SP_OUT_PREDICT ? (tr.maxn + 1) * O : 1);
+    tr.decisions = sp_malloc(2 * tr.dec_stride, sizeof *tr.decisions);
+    tr.sat_levels = sp_calloc(tr.c->layers + 1, sizeof *tr.sat_levels);
     tr.best_val_loss = INFINITY;
     /* the saturation level averages over the first strings of the validation split */
     sp_dataset sub = *val;
@@ -591,7 +584,8 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     if (!status && resume) reload_norms(&tr);
     if (!status && !resume) {
         record_norms(&tr, 0);
-        status = record_saturation(&tr, 0, err);
+        status = validate(&tr, err);
+        if (!status) status = record_saturation(&tr, 0, err);
     }
     s->start_step = start;
     s->norm_start = tr.n_norm ? tr.norm_y[0] : 0;
