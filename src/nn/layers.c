@@ -104,7 +104,11 @@ void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N)
 void sp_relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
                       size_t N)
 {
-    for (size_t i = 0; i < N; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+    /* both operands loaded unconditionally, so the select vectorises (as in the forward) */
+    for (size_t i = 0; i < N; i++) {
+        float d = dout[i];
+        dinp[i] += inp[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N)
