@@ -63,6 +63,9 @@ int sp_outfile_close(sp_outfile *f, sp_error *err);
 /* Close without writing what is left (error paths). */
 void sp_outfile_discard(sp_outfile *f);
 
+/* Write bytes[0..len) to path atomically (sp_outfile_open_atomic, then close). */
+int sp_write_file_atomic(const char *path, const char *bytes, size_t len, sp_error *err);
+
 /* "dir/name", newly allocated (the caller frees it). */
 char *sp_path_join(const char *dir, const char *name);
 

@@ -325,3 +325,16 @@ int cli_scale_args(const char *cmd, const char *help, int argc, char **argv, cli
     if (optind != argc) return cli_usage_error(cmd, "unexpected argument '%s' (see --help)", argv[optind]);
     return CLI_OK;
 }
+
+void cli_scale_json_begin(sp_json_writer *w, sp_strbuf *sb, const cli_model_opts *mo, const cli_model_ctx *ctx,
+                          double scale)
+{
+    sp_json_writer_init(w, sb, true);
+    sp_json_object_begin(w);
+    sp_json_key(w, "model");
+    sp_json_string(w, mo->model_path);
+    sp_json_key(w, "data");
+    sp_json_string(w, ctx->data_desc);
+    sp_json_key(w, "scale");
+    sp_json_double(w, scale);
+}

@@ -5,6 +5,7 @@
 
 #include "satprobe/construct.h"
 #include "satprobe/eval.h"
+#include "satprobe/json.h"
 
 #include <getopt.h>
 
@@ -100,6 +101,10 @@ void cli_model_free(cli_model_ctx *ctx);
 /* The arguments of heads and saturation: the common options and --scale C (0 < C <= 1e12,
  * default 1000). Returns CLI_OK, -1 when --help was printed (exit 0), or a usage status. */
 int cli_scale_args(const char *cmd, const char *help, int argc, char **argv, cli_model_opts *mo, double *scale);
+
+/* Open the JSON output of heads and saturation: {"model", "data", "scale", ... (pretty) into sb. */
+void cli_scale_json_begin(sp_json_writer *w, sp_strbuf *sb, const cli_model_opts *mo, const cli_model_ctx *ctx,
+                          double scale);
 
 /* Print err (file:line:col: message, or "satprobe CMD: message" when it has no file). */
 void cli_print_error(const char *cmd, const sp_error *err);

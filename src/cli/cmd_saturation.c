@@ -43,14 +43,7 @@ int cmd_saturation(int argc, char **argv)
         sp_strbuf sb;
         sp_strbuf_init(&sb);
         sp_json_writer w;
-        sp_json_writer_init(&w, &sb, true);
-        sp_json_object_begin(&w);
-        sp_json_key(&w, "model");
-        sp_json_string(&w, mo.model_path);
-        sp_json_key(&w, "data");
-        sp_json_string(&w, ctx.data_desc);
-        sp_json_key(&w, "scale");
-        sp_json_double(&w, scale);
+        cli_scale_json_begin(&w, &sb, &mo, &ctx, scale);
         sp_json_key(&w, "layers");
         sp_json_array_begin_inline(&w);
         for (size_t l = 0; l < L; l++) sp_json_double(&w, lv[l]);

@@ -160,12 +160,7 @@ static int write_run_json(const char *dir, const char *source, const sp_model_co
     sp_json_object_end(&w);
     sp_strbuf_putc(&sb, '\n');
     char *path = sp_path_join(dir, "run.json");
-    sp_outfile f;
-    int status = sp_outfile_open_atomic(&f, path, err);
-    if (!status) {
-        sp_strbuf_append(&f.buf, sb.buf, sb.len);
-        status = sp_outfile_close(&f, err);
-    }
+    int status = sp_write_file_atomic(path, sb.buf, sb.len, err);
     free(path);
     sp_strbuf_free(&sb);
     sp_strbuf_free(&c);

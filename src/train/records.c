@@ -43,11 +43,7 @@ int sp_csv_open(sp_csv *c, const char *dir, const char *name, const char *header
 
 int sp_csv_write(const sp_csv *c, sp_error *err)
 {
-    sp_outfile f;
-    int status = sp_outfile_open_atomic(&f, c->path, err);
-    if (status) return status;
-    sp_strbuf_append(&f.buf, c->text.buf, c->text.len);
-    return sp_outfile_close(&f, err);
+    return sp_write_file_atomic(c->path, c->text.buf, c->text.len, err);
 }
 
 void sp_csv_free(sp_csv *c)

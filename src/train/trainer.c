@@ -408,12 +408,7 @@ static int write_fit(trainer *tr, sp_train_summary *s, sp_error *err)
     sp_json_object_end(&w);
     sp_strbuf_putc(&sb, '\n');
     char *path = sp_path_join(tr->dir, "fit.json");
-    sp_outfile f;
-    int status = sp_outfile_open_atomic(&f, path, err);
-    if (!status) {
-        sp_strbuf_append(&f.buf, sb.buf, sb.len);
-        status = sp_outfile_close(&f, err);
-    }
+    int status = sp_write_file_atomic(path, sb.buf, sb.len, err);
     free(path);
     sp_strbuf_free(&sb);
     return status;

@@ -326,3 +326,12 @@ int sp_read_file(const char *path, size_t max, char **text, size_t *len, sp_erro
     *len = n;
     return SP_OK;
 }
+
+int sp_write_file_atomic(const char *path, const char *bytes, size_t len, sp_error *err)
+{
+    sp_outfile f;
+    int status = sp_outfile_open_atomic(&f, path, err);
+    if (status) return status;
+    sp_strbuf_append(&f.buf, bytes, len);
+    return sp_outfile_close(&f, err);
+}
