@@ -67,6 +67,7 @@ typedef struct trainer {
     bool *decisions;         /* [2, dec_stride] soft decisions, then another mode's */
     double agree_sat, agree_lim; /* of the last validation */
     double *sat_levels;      /* [L + 1] */
+    double *layer_sq;        /* [L + 1] squared norms per layer, scratch of record_norms */
     sp_evalset sat_set;      /* the first strings of val, for the saturation level */
     sp_csv train_csv, norms_csv, sat_csv;
     double *norm_t, *norm_y; /* the norm curve, for fit.json */
@@ -144,7 +145,8 @@ static void record_norms(trainer *tr, uint64_t step)
 {
     const float *p = sp_model_param_slab(tr->m);
     size_t L = tr->c->layers;
-    double all = 0, embed = 0, *layer = sp_calloc(L + 1, sizeof *layer);
+    double all = 0, embed = 0, *layer = tr->layer_sq;
+    memset(layer, 0, (L + 1) * sizeof *layer);
     for (size_t i = 0; i < sp_model_num_tensors(tr->m); i++) {
         const sp_model_tensor *t = sp_model_tensor_at(tr->m, i);
         double s = sumsq(p + t->offset, t->size);
@@ -161,7 +163,6 @@ static void record_norms(trainer *tr, uint64_t step)
     sp_strbuf_printf(sb, "%llu,%s,%.9g", (unsigned long long)step, norm, sqrt(all - embed));
     for (size_t l = 0; l < L; l++) sp_strbuf_printf(sb, ",%.9g", sqrt(layer[l]));
     sp_strbuf_putc(sb, '\n');
-    free(layer);
     SP_GROW(tr->norm_t, tr->cap_norm, tr->n_norm + 1);
     tr->norm_y = sp_realloc(tr->norm_y, tr->cap_norm, sizeof *tr->norm_y);
     tr->norm_t[tr->n_norm] = (double)step;
@@ -482,6 +483,7 @@ static void trainer_free(trainer *tr)
     free(tr->decisions);
     free(tr->idx);
     free(tr->sat_levels);
+    free(tr->layer_sq);
     sp_evalset_free(&tr->sat_set);
     sp_csv_free(&tr->train_csv);
     sp_csv_free(&tr->norms_csv);
@@ -563,6 +565,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     tr.dec_stride = tr.B * (tr.c->heads_out == SP_OUT_PREDICT ? (tr.maxn + 1) * O : 1);
     tr.decisions = sp_malloc(2 * tr.dec_stride, sizeof *tr.decisions);
     tr.sat_levels = sp_calloc(tr.c->layers + 1, sizeof *tr.sat_levels);
+    tr.layer_sq = sp_calloc(tr.c->layers + 1, sizeof *tr.layer_sq);
     tr.best_val_loss = INFINITY;
     /* the saturation level averages over the first strings of the validation split */
     sp_dataset sub = *val;
