@@ -438,6 +438,89 @@ static void test_backward_adds(void **state)
     }
 }
 
+/* Each layer's SP_GRAD_SET gives the same bits as SP_GRAD_ADD onto zeros, and does not read
+ * what it overwrites (the buffer starts full of NaN). Parameter gradients add in both. */
+static void fill(float *x, size_t n, gsl_rng *r)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)(2 * gsl_rng_uniform(r) - 1);
+}
+
+static void assert_set_is_add(const float *set, const float *add, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(set[i] == add[i]))
+            fail_msg("%s: entry %zu: %.9g overwritten, %.9g added onto 0", what, i, (double)set[i],
+                     (double)add[i]);
+}
+
+static void test_backward_set(void **state)
+{
+    (void)state;
+    enum { B = 2, T = 5, C = 8, OC = 6, NH = 2, N = B * T };
+    size_t lens[B] = {5, 3};
+    gsl_rng *r = sp_rng_new(11);
+    float inp[N * C], w[OC * C], dout[N * OC], dc[N * C], set[N * C], add[N * C];
+    float dw1[OC * C], dw2[OC * C], db1[OC], db2[OC];
+    fill(inp, N * C, r);
+    fill(w, OC * C, r);
+    fill(dout, N * OC, r);
+    fill(dc, N * C, r);
+
+    for (size_t i = 0; i < N * C; i++) set[i] = NAN, add[i] = 0;
+    memset(dw1, 0, sizeof dw1), memset(dw2, 0, sizeof dw2), memset(db1, 0, sizeof db1), memset(db2, 0, sizeof db2);
+    sp_matmul_backward(set, dw1, db1, dout, inp, w, N, C, OC, SP_GRAD_SET);
+    sp_matmul_backward(add, dw2, db2, dout, inp, w, N, C, OC, SP_GRAD_ADD);
+    assert_set_is_add(set, add, N * C, "matmul dinp");
+    assert_memory_equal(dw1, dw2, sizeof dw1);
+    assert_memory_equal(db1, db2, sizeof db1);
+
+    float mean[N], rstd[N], y[N * C], lw[C], lb[C], ldw1[C] = {0}, ldw2[C] = {0}, ldb1[C] = {0},
+                                                     ldb2[C] = {0};
+    fill(lw, C, r);
+    fill(lb, C, r);
+    sp_layernorm_forward(y, mean, rstd, inp, lw, lb, N, C, 1e-5);
+    for (size_t i = 0; i < N * C; i++) set[i] = NAN, add[i] = 0;
+    sp_layernorm_backward(set, ldw1, ldb1, dc, mean, rstd, inp, lw, N, C, SP_GRAD_SET);
+    sp_layernorm_backward(add, ldw2, ldb2, dc, mean, rstd, inp, lw, N, C, SP_GRAD_ADD);
+    assert_set_is_add(set, add, N * C, "layer norm dinp");
+    assert_memory_equal(ldw1, ldw2, sizeof ldw1);
+    assert_memory_equal(ldb1, ldb2, sizeof ldb1);
+
+    for (size_t i = 0; i < N * C; i++) set[i] = NAN, add[i] = 0;
+    sp_relu_backward(set, dc, inp, N * C, SP_GRAD_SET);
+    sp_relu_backward(add, dc, inp, N * C, SP_GRAD_ADD);
+    assert_set_is_add(set, add, N * C, "relu dinp");
+
+    float set2[N * C], add2[N * C];
+    for (size_t i = 0; i < N * C; i++) set[i] = set2[i] = NAN, add[i] = add2[i] = 0;
+    sp_residual_backward(set, set2, dc, N * C, SP_GRAD_SET);
+    sp_residual_backward(add, add2, dc, N * C, SP_GRAD_ADD);
+    assert_set_is_add(set, add, N * C, "residual da");
+    assert_set_is_add(set2, add2, N * C, "residual db");
+
+    for (int causal = 0; causal < 2; causal++) {
+        float q[N * C], k[N * C], v[N * C], out[N * C], att[B * NH * T * T], datt[T * T];
+        fill(q, N * C, r);
+        fill(k, N * C, r);
+        fill(v, N * C, r);
+        int shift[2];
+        sp_attention_forward(out, att, shift, q, k, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
+        float sq[N * C], sk[N * C], sv[N * C], aq[N * C] = {0}, ak[N * C] = {0}, av[N * C] = {0};
+        for (size_t i = 0; i < N * C; i++) sq[i] = sk[i] = sv[i] = NAN;
+        float dz[N * C];
+        memcpy(dz, dc, sizeof dz);
+        for (size_t i = lens[1] * C; i < T * C; i++) dz[T * C + i] = 0; /* padding */
+        sp_attention_backward(sq, sk, sv, datt, dz, att, shift, q, k, v, lens, B, T, C, NH, causal,
+                              SP_GRAD_SET);
+        sp_attention_backward(aq, ak, av, datt, dz, att, shift, q, k, v, lens, B, T, C, NH, causal,
+                              SP_GRAD_ADD);
+        assert_set_is_add(sq, aq, N * C, "attention dq");
+        assert_set_is_add(sk, ak, N * C, "attention dk");
+        assert_set_is_add(sv, av, N * C, "attention dv");
+    }
+    gsl_rng_free(r);
+}
+
 /* A batch's gradient is the sum of its strings' gradients (each run alone, with its own T, so
  * padding must contribute nothing), up to float rounding. */
 static void test_batch_is_sum(void **state)
@@ -516,8 +599,10 @@ static void test_attention_rescaled(void **state)
         assert_memory_equal(att, att2, sizeof att);
         float dq[B * T * C] = {0}, dk[B * T * C] = {0}, dv[B * T * C] = {0};
         float dq2[B * T * C] = {0}, dk2[B * T * C] = {0}, dv2[B * T * C] = {0};
-        sp_attention_backward(dq, dk, dv, datt, dout, att, s1, qa, ka, v, lens, B, T, C, NH, causal);
-        sp_attention_backward(dq2, dk2, dv2, datt, dout, att2, s2, qb, kb, v, lens, B, T, C, NH, causal);
+        sp_attention_backward(dq, dk, dv, datt, dout, att, s1, qa, ka, v, lens, B, T, C, NH, causal,
+                              SP_GRAD_ADD);
+        sp_attention_backward(dq2, dk2, dv2, datt, dout, att2, s2, qb, kb, v, lens, B, T, C, NH, causal,
+                              SP_GRAD_ADD);
         double nz = 0;
         for (size_t i = 0; i < B * T * C; i++) {
             assert_true(dq2[i] == ldexpf(dq[i], -60));
@@ -537,6 +622,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attention_rescaled),
         cmocka_unit_test(test_backward_adds),
+        cmocka_unit_test(test_backward_set),
         cmocka_unit_test(test_batch_is_sum),
         cmocka_unit_test(test_fd_pre),
         cmocka_unit_test(test_fd_post),

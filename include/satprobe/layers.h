@@ -2,8 +2,10 @@
  * it, in llm.c's argument order. Forward: outputs, state saved for the backward pass, inputs and
  * weights, then dimensions. Backward: the gradients it produces, then dout (the gradient of the
  * forward's output), then what the forward saved and read, in the forward's order, then
- * dimensions. Backward functions ADD into every gradient they produce (zeroing is the caller's
- * step); a NULL gradient is not computed. Matrix products go through cblas_sgemm. Shapes use
+ * dimensions. Backward functions ADD into every parameter gradient they produce (zeroing is the
+ * caller's step); the gradients of their inputs they add into or overwrite, as the caller's
+ * sp_grad_write says (overwriting is for the first writer, so that no buffer needs zeroing
+ * first; both give the same bits). A NULL gradient is not computed. Matrix products go through cblas_sgemm. Shapes use
  * N rows, B batch, T positions, C channels in, OC channels out, NH heads, HS = C / NH. Every
  * function reads only the first lens[b] positions of sequence b where lens is given, and leaves
  * the other rows 0. Rows of dout that are 0 (padding) contribute nothing to any gradient. */
@@ -13,13 +15,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How a backward function writes the gradient of an input: add into it, or overwrite it. */
+typedef enum sp_grad_write { SP_GRAD_ADD, SP_GRAD_SET } sp_grad_write;
+
 /* out[N, OC] = inp[N, C] · w[OC, C]ᵀ + bias[OC] (bias may be NULL). */
 void sp_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
                        size_t C, size_t OC);
-/* dinp[N, C] += dout[N, OC] · w[OC, C]; dw[OC, C] += doutᵀ · inp[N, C]; dbias[OC] += Σ_n dout
+/* dinp[N, C] (+)= dout[N, OC] · w[OC, C]; dw[OC, C] += doutᵀ · inp[N, C]; dbias[OC] += Σ_n dout
  * (accumulated in double). dinp and dbias may be NULL. */
 void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                        const float *w, size_t N, size_t C, size_t OC);
+                        const float *w, size_t N, size_t C, size_t OC, sp_grad_write mode);
 
 /* out[N, C] = (inp - mean) * rstd * w + b over the C channels of each row, statistics in double;
  * mean and rstd [N] are saved. With eps = 0 a row of zero variance gets rstd 0 (its output is b):
@@ -27,22 +32,24 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
 void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, size_t N, size_t C, double eps);
 /* From the saved mean and rstd [N] (rstd carries eps): with x̂ = (inp - mean) * rstd and
- * g = dout * w, dinp[N, C] += rstd * (g - mean_c(g) - x̂ * mean_c(g * x̂)), exact for any eps;
+ * g = dout * w, dinp[N, C] (+)= rstd * (g - mean_c(g) - x̂ * mean_c(g * x̂)), exact for any eps;
  * dw[C] += Σ_n dout * x̂, db[C] += Σ_n dout (db may be NULL). Row sums in double. */
 void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *mean,
-                           const float *rstd, const float *inp, const float *w, size_t N, size_t C);
+                           const float *rstd, const float *inp, const float *w, size_t N, size_t C,
+                           sp_grad_write mode);
 
 /* out[N] = max(inp, 0); out and inp do not overlap. A NaN input gives 0 (the residual path that
  * produced it still carries it to the output). */
 void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N);
-/* dinp[N] += dout where inp > 0 (the derivative at the kink inp = 0 is taken as 0). */
+/* dinp[N] (+)= dout where inp > 0, 0 elsewhere (the derivative at the kink inp = 0 is taken as
+ * 0). */
 void sp_relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                      size_t N);
+                      size_t N, sp_grad_write mode);
 
 /* out[N] = a + b; out may equal a or b. */
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N);
-/* da[N] += dout and db[N] += dout; neither may overlap dout. */
-void sp_residual_backward(float *da, float *db, const float *dout, size_t N);
+/* da[N] (+)= dout and db[N] (+)= dout; neither may overlap dout. */
+void sp_residual_backward(float *da, float *db, const float *dout, size_t N, sp_grad_write mode);
 
 /* How attention turns scores into weights (docs/model.md, "Attention modes"). */
 typedef enum sp_attn_rule { SP_RULE_SOFTMAX, SP_RULE_UNIFORM_MAX, SP_RULE_LEFTMOST_MAX } sp_attn_rule;
@@ -59,11 +66,12 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *q, float 
                           sp_attn_rule rule, double tau);
 /* Backward of SP_RULE_SOFTMAX attention (the max rules are piecewise constant in q and k and have
  * no useful gradient): from dout [B, T, C] and the forward's att, shift, q, k, v, dq, dk, dv
- * [B, T, C] += the gradients with respect to the forward's q, k and v as they were before any
- * rescaling. datt [T, T] is scratch, overwritten. Rows at or beyond lens[b] are not touched. */
+ * [B, T, C] (+)= the gradients with respect to the forward's q, k and v as they were before any
+ * rescaling. datt [T, T] is scratch, overwritten. Rows at or beyond lens[b] are left as they
+ * are (SP_GRAD_ADD) or set to 0 (SP_GRAD_SET). */
 void sp_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
                            const float *att, const int shift[2], const float *q, const float *k,
                            const float *v, const size_t *lens, size_t B, size_t T, size_t C,
-                           size_t NH, bool causal);
+                           size_t NH, bool causal, sp_grad_write mode);
 
 #endif

@@ -64,15 +64,16 @@ static void heads_backward(sp_model *m, float *dhf, const float *dlogits, const 
         /* per sequence, so that padding rows of dnext are never read */
         for (size_t b = 0; b < B; b++)
             sp_matmul_backward(dhf + b * T * D, g->nextw, g->nextb, dnext + b * T * O, m->hf + b * T * D,
-                               w->nextw, m->lens[b], D, O);
+                               w->nextw, m->lens[b], D, O, SP_GRAD_ADD);
     }
 }
 
 /* ---- layers ---- */
 
-/* Layer l: dh[B, T, D] += the gradient of its input, given dh2[B, T, D], that of its output.
+/* Layer l: dh[B, T, D] = the gradient of its input, given dh2[B, T, D], that of its output.
  * Gradient buffers alias exactly where the activations do (model_impl.h): without post-norm
- * du2 is dh2 and du1 is dh1, without pre-norm da2 is dh1 and da1 is dh. */
+ * du2 is dh2 and du1 is dh1, without pre-norm da2 is dh1 and da1 is dh. The first writer of
+ * each buffer overwrites it (SP_GRAD_SET) and later ones add, so nothing is zeroed. */
 static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, size_t B, size_t T)
 {
     const sp_model_config *c = &m->cfg;
@@ -86,11 +87,7 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
     const float *h1 = post ? a->h1 : a->u1;           /* after attention */
     const float *in2 = pre ? a->a2 : h1;              /* what the feed-forward reads */
 
-    float *zero[] = {ga->da1, ga->dq, ga->dk, ga->dv, ga->dz, ga->dproj, ga->du1, ga->dh1, ga->da2, ga->df3,
-                     ga->du2, dh};
-    for (size_t i = 0; i < sizeof zero / sizeof *zero; i++) memset(zero[i], 0, BTD * sizeof(float));
-    memset(ga->df1, 0, BT * FF * sizeof(float));
-    memset(ga->df2, 0, BT * FF * sizeof(float));
+    const sp_grad_write SET = SP_GRAD_SET, ADD = SP_GRAD_ADD;
     const float *du2 = post ? ga->du2 : dh2;
     float *dh1 = ga->dh1;
     float *du1 = post ? ga->du1 : dh1;
@@ -99,31 +96,35 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
 
     /* post: h2 = LN2(u2) */
     if (post)
-        sp_layernorm_backward(ga->du2, g->ln2w, g->ln2b, dh2, a->ln2_mean, a->ln2_rstd, a->u2, w->ln2w, BT, D);
+        sp_layernorm_backward(ga->du2, g->ln2w, g->ln2b, dh2, a->ln2_mean, a->ln2_rstd, a->u2, w->ln2w, BT, D,
+                              SET);
     /* u2 = h1 + f3 */
-    sp_residual_backward(dh1, ga->df3, du2, BTD);
+    sp_residual_backward(dh1, ga->df3, du2, BTD, SET);
     /* f3 = f2 W2ᵀ + b2, f2 = ReLU(f1), f1 = in2 W1ᵀ + b1 */
-    sp_matmul_backward(ga->df2, g->w2, g->b2, ga->df3, a->f2, w->w2, BT, FF, D);
-    sp_relu_backward(ga->df1, ga->df2, a->f1, BT * FF);
-    sp_matmul_backward(din2, g->w1, g->b1, ga->df1, in2, w->w1, BT, D, FF);
+    sp_matmul_backward(ga->df2, g->w2, g->b2, ga->df3, a->f2, w->w2, BT, FF, D, SET);
+    sp_relu_backward(ga->df1, ga->df2, a->f1, BT * FF, SET);
+    sp_matmul_backward(din2, g->w1, g->b1, ga->df1, in2, w->w1, BT, D, FF, pre ? SET : ADD);
     /* pre: in2 = LN2(h1) */
     if (pre)
-        sp_layernorm_backward(dh1, g->ln2w, g->ln2b, ga->da2, a->ln2_mean, a->ln2_rstd, h1, w->ln2w, BT, D);
+        sp_layernorm_backward(dh1, g->ln2w, g->ln2b, ga->da2, a->ln2_mean, a->ln2_rstd, h1, w->ln2w, BT, D,
+                              ADD);
     /* post: h1 = LN1(u1) */
     if (post)
-        sp_layernorm_backward(ga->du1, g->ln1w, g->ln1b, dh1, a->ln1_mean, a->ln1_rstd, a->u1, w->ln1w, BT, D);
+        sp_layernorm_backward(ga->du1, g->ln1w, g->ln1b, dh1, a->ln1_mean, a->ln1_rstd, a->u1, w->ln1w, BT, D,
+                              SET);
     /* u1 = h + o, o = z Woᵀ + bo, z = attention(q, k, v) */
-    sp_residual_backward(dh, ga->dproj, du1, BTD);
-    sp_matmul_backward(ga->dz, g->ow, g->ob, ga->dproj, a->z, w->ow, BT, D, D);
+    sp_residual_backward(dh, ga->dproj, du1, BTD, SET);
+    sp_matmul_backward(ga->dz, g->ow, g->ob, ga->dproj, a->z, w->ow, BT, D, D, SET);
     sp_attention_backward(ga->dq, ga->dk, ga->dv, ga->datt, ga->dz, a->att, a->shift, a->q, a->k, a->v,
-                          m->lens, B, T, D, c->heads, c->mask == SP_MASK_CAUSAL);
+                          m->lens, B, T, D, c->heads, c->mask == SP_MASK_CAUSAL, SET);
     /* q, k, v = in1 W{q,k,v}ᵀ + b{q,k,v} */
-    sp_matmul_backward(din1, g->qw, g->qb, ga->dq, in1, w->qw, BT, D, D);
-    sp_matmul_backward(din1, g->kw, g->kb, ga->dk, in1, w->kw, BT, D, D);
-    sp_matmul_backward(din1, g->vw, g->vb, ga->dv, in1, w->vw, BT, D, D);
+    sp_matmul_backward(din1, g->qw, g->qb, ga->dq, in1, w->qw, BT, D, D, pre ? SET : ADD);
+    sp_matmul_backward(din1, g->kw, g->kb, ga->dk, in1, w->kw, BT, D, D, ADD);
+    sp_matmul_backward(din1, g->vw, g->vb, ga->dv, in1, w->vw, BT, D, D, ADD);
     /* pre: in1 = LN1(h) */
     if (pre)
-        sp_layernorm_backward(dh, g->ln1w, g->ln1b, ga->da1, a->ln1_mean, a->ln1_rstd, h, w->ln1w, BT, D);
+        sp_layernorm_backward(dh, g->ln1w, g->ln1b, ga->da1, a->ln1_mean, a->ln1_rstd, h, w->ln1w, BT, D,
+                              ADD);
 }
 
 /* ---- the pass ---- */
@@ -143,14 +144,15 @@ void sp_model_backward(sp_model *m, const float *dlogits, const float *dnext, fl
     const float *top = L ? m->layer[L - 1].h2 : m->h0; /* [B, T, D] the last layer's output */
     size_t cur = L % 2; /* dres[cur] holds the gradient of the stream above the current layer */
     float *dtop = ga->dres[cur];
-    memset(dtop, 0, BTD * sizeof *dtop);
     if (c->norm == SP_NORM_PRE) {
         memset(ga->dhf, 0, BTD * sizeof *ga->dhf);
         heads_backward(m, ga->dhf, dlogits, dnext, B, T);
         sp_layernorm_backward(dtop, m->grad.lnfw, m->grad.lnfb, ga->dhf, m->lnf_mean, m->lnf_rstd, top,
-                              m->p.lnfw, B * T, D);
-    } else
+                              m->p.lnfw, B * T, D, SP_GRAD_SET);
+    } else {
+        memset(dtop, 0, BTD * sizeof *dtop);
         heads_backward(m, dtop, dlogits, dnext, B, T); /* hf is a copy of the last output */
+    }
     for (size_t l = L; l-- > 0;) {
         layer_backward(m, l, ga->dres[1 - cur], ga->dres[cur], B, T);
         cur = 1 - cur;
