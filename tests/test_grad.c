@@ -499,12 +499,13 @@ static void test_backward_set(void **state)
     assert_set_is_add(set2, add2, N * C, "residual db");
 
     for (int causal = 0; causal < 2; causal++) {
-        float q[N * C], k[N * C], v[N * C], out[N * C], att[B * NH * T * T], datt[T * T];
+        float q[N * C], k[N * C], v[N * C], out[N * C], att[B * NH * T * T], datt[256];
+        assert_true(sp_attention_work_len(T, C, NH) <= 256);
         fill(q, N * C, r);
         fill(k, N * C, r);
         fill(v, N * C, r);
         int shift[2];
-        sp_attention_forward(out, att, shift, q, k, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
+        sp_attention_forward(out, att, shift, datt, q, k, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
         float sq[N * C], sk[N * C], sv[N * C], aq[N * C] = {0}, ak[N * C] = {0}, av[N * C] = {0};
         for (size_t i = 0; i < N * C; i++) sq[i] = sk[i] = sv[i] = NAN;
         float dz[N * C];
@@ -586,15 +587,16 @@ static void test_attention_rescaled(void **state)
     for (size_t b = 0; b < B; b++)
         for (size_t i = lens[b] * C; i < T * C; i++) dout[b * T * C + i] = 0; /* padding */
     for (int causal = 0; causal < 2; causal++) {
-        float out[B * T * C], out2[B * T * C], att[B * NH * T * T], att2[B * NH * T * T], datt[T * T];
+        float out[B * T * C], out2[B * T * C], att[B * NH * T * T], att2[B * NH * T * T], datt[256];
+        assert_true(sp_attention_work_len(T, C, NH) <= 256);
         float qa[B * T * C], ka[B * T * C], qb[B * T * C], kb[B * T * C];
         memcpy(qa, q, sizeof q);
         memcpy(ka, k, sizeof k);
         memcpy(qb, q2, sizeof q2);
         memcpy(kb, k2, sizeof k2);
         int s1[2], s2[2];
-        sp_attention_forward(out, att, s1, qa, ka, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
-        sp_attention_forward(out2, att2, s2, qb, kb, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
+        sp_attention_forward(out, att, s1, datt, qa, ka, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
+        sp_attention_forward(out2, att2, s2, datt, qb, kb, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
         assert_true(s1[0] == 0 && s1[1] == 0 && s2[0] > 0 && s2[1] == 0);
         assert_memory_equal(att, att2, sizeof att);
         float dq[B * T * C] = {0}, dk[B * T * C] = {0}, dv[B * T * C] = {0};

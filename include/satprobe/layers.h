@@ -54,22 +54,25 @@ void sp_residual_backward(float *da, float *db, const float *dout, size_t N, sp_
 /* How attention turns scores into weights (docs/model.md, "Attention modes"). */
 typedef enum sp_attn_rule { SP_RULE_SOFTMAX, SP_RULE_UNIFORM_MAX, SP_RULE_LEFTMOST_MAX } sp_attn_rule;
 
+/* Floats of scratch that attention needs for sequences of T positions (src/nn/attention.c). */
+size_t sp_attention_work_len(size_t T, size_t C, size_t NH);
+
 /* Multi-head attention. q, k, v [B, T, C]; att [B, NH, T, T] gets the weights (row i over keys
  * j, 0 where j is not visible); out [B, T, C] the heads' outputs concatenated. Key j is visible
  * from query i when j < lens[b] and, if causal, j <= i. Scores are q·k / sqrt(HS); for the max
  * rules, M = {j : s_j >= max - tau}. q and k may be rescaled in place by powers of two (exact)
  * when their products would overflow float; the scores' scale is carried in double, and
  * shift[2] saves the exponents: q and k now hold q·2^-shift[0] and k·2^-shift[1] (0 and 0 in
- * any soft pass of ordinary magnitudes). */
-void sp_attention_forward(float *out, float *att, int shift[2], float *q, float *k, const float *v,
-                          const size_t *lens, size_t B, size_t T, size_t C, size_t NH, bool causal,
-                          sp_attn_rule rule, double tau);
+ * any soft pass of ordinary magnitudes). work [sp_attention_work_len(T, C, NH)] is scratch. */
+void sp_attention_forward(float *out, float *att, int shift[2], float *work, float *q, float *k,
+                          const float *v, const size_t *lens, size_t B, size_t T, size_t C,
+                          size_t NH, bool causal, sp_attn_rule rule, double tau);
 /* Backward of SP_RULE_SOFTMAX attention (the max rules are piecewise constant in q and k and have
  * no useful gradient): from dout [B, T, C] and the forward's att, shift, q, k, v, dq, dk, dv
  * [B, T, C] (+)= the gradients with respect to the forward's q, k and v as they were before any
- * rescaling. datt [T, T] is scratch, overwritten. Rows at or beyond lens[b] are left as they
+ * rescaling. work [sp_attention_work_len(T, C, NH)] is scratch. Rows at or beyond lens[b] are left as they
  * are (SP_GRAD_ADD) or set to 0 (SP_GRAD_SET). */
-void sp_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
+void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const float *dout,
                            const float *att, const int shift[2], const float *q, const float *k,
                            const float *v, const size_t *lens, size_t B, size_t T, size_t C,
                            size_t NH, bool causal, sp_grad_write mode);

@@ -115,7 +115,7 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
     /* u1 = h + o, o = z Woᵀ + bo, z = attention(q, k, v) */
     sp_residual_backward(dh, ga->dproj, du1, BTD, SET);
     sp_matmul_backward(ga->dz, g->ow, g->ob, ga->dproj, a->z, w->ow, BT, D, D, SET);
-    sp_attention_backward(ga->dq, ga->dk, ga->dv, ga->datt, ga->dz, a->att, a->shift, a->q, a->k, a->v,
+    sp_attention_backward(ga->dq, ga->dk, ga->dv, m->attn_work, ga->dz, a->att, a->shift, a->q, a->k, a->v,
                           m->lens, B, T, D, c->heads, c->mask == SP_MASK_CAUSAL, SET);
     /* q, k, v = in1 W{q,k,v}ᵀ + b{q,k,v} */
     sp_matmul_backward(din1, g->qw, g->qb, ga->dq, in1, w->qw, BT, D, D, pre ? SET : ADD);

@@ -66,11 +66,12 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     size_t BT = B * T, BTD = BT * D;
     size_t per_layer = 11 * BTD + 4 * BT + 2 * BT * FF + B * NH * T * T;
     size_t De = sp_config_embed_width(c);
-    size_t nacts = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De;
+    size_t nacts = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De +
+                   sp_attention_work_len(T, D, NH);
     /* activation gradients after the activations, in the same allocation (sp_model_destroy
      * frees acts): one layer's worth, shared by all layers (sp_grad_acts). Large allocations
      * arrive as untouched zero pages, so forward-only use costs address space, not memory. */
-    size_t ngrads = 14 * BTD + 2 * BT * FF + T * T;
+    size_t ngrads = 14 * BTD + 2 * BT * FF;
     size_t total = nacts + ngrads;
     free(m->acts);
     free(m->tokens);
@@ -111,6 +112,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     TAKE(m->logits, B);
     TAKE(m->next_logits, BT * O);
     TAKE(m->sinus, T * De);
+    TAKE(m->attn_work, sp_attention_work_len(T, D, NH));
     SP_ASSERT((size_t)(p - m->acts) <= nacts);
     sp_grad_acts *g = &m->g;
     TAKE(g->dres[0], BTD);
@@ -129,7 +131,6 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     TAKE(g->df2, BT * FF);
     TAKE(g->df3, BTD);
     TAKE(g->du2, BTD);
-    TAKE(g->datt, T * T);
 #undef TAKE
     /* S[t, i] of docs/model.md, computed once per reservation */
     for (size_t t = 0; t < T; t++)
@@ -283,7 +284,7 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
         sp_matmul_forward(a->q, in1, lp->qw, LB(lp->qb), BT, D, D);
         sp_matmul_forward(a->k, in1, lp->kw, LB(lp->kb), BT, D, D);
         sp_matmul_forward(a->v, in1, lp->vw, LB(lp->vb), BT, D, D);
-        sp_attention_forward(a->z, a->att, a->shift, a->q, a->k, a->v, m->lens, B, T, D, NH,
+        sp_attention_forward(a->z, a->att, a->shift, m->attn_work, a->q, a->k, a->v, m->lens, B, T, D, NH,
                              c->mask == SP_MASK_CAUSAL, rule, mode->tau);
         sp_matmul_forward(a->o, a->z, lp->ow, LB(lp->ob), BT, D, D);
         if (limit) dh = limit_sum(a->u1, h, dh, a->o, d1 + 2, BTD);

@@ -44,7 +44,6 @@ typedef struct sp_grad_acts {
     float *du1, *dh1, *da2;  /* [B, T, D] */
     float *df1, *df2;        /* [B, T, FF] */
     float *df3, *du2;        /* [B, T, D] */
-    float *datt;             /* [T, T] attention scratch */
 } sp_grad_acts;
 
 struct sp_model {
@@ -69,6 +68,7 @@ struct sp_model {
     float *logits;            /* [B] */
     float *next_logits;       /* [B, T, O] */
     float *sinus;             /* [cap_T, De] sinusoidal encodings */
+    float *attn_work;         /* [sp_attention_work_len(cap_T, D, NH)] attention scratch */
     sp_grad_acts g;           /* activation gradients (same allocation as acts) */
 
     /* the last forward pass */

@@ -6,11 +6,13 @@
  * order is still fixed, so results are deterministic, but it is not left-to-right: sums differ
  * from the naive loop in the last bits.
  *
- * sp_exp_nonpos is e^x for x <= 0 without a call into libm, so that a softmax row vectorises:
- * Cody-Waite reduction x = n ln 2 + r with |r| <= ln 2 / 2, Cephes' degree-7 polynomial for e^r,
- * and 2^n assembled in the exponent bits. Below -87 (where 2^n would be subnormal) it returns 0;
- * a softmax weight of e^-87 ~ 1.6e-38 next to the row's maximum weight of 1 changes nothing in
- * float. tests/test_model.c measures its error against libm's expf over the whole range. */
+ * sp_exp8_nonpos is e^x for x <= 0 on eight lanes without a call into libm, for the softmax:
+ * Cody-Waite reduction x = n ln 2 + r with |r| <= ln 2 / 2, Cephes' polynomial for e^r, and 2^n
+ * assembled in the exponent bits. Below -86 it returns 0: there 2^n p would approach the
+ * subnormal range, where each multiplication costs a microcode assist (and masked keys, set to
+ * -inf, would pay it on every row). A softmax weight of e^-86 ~ 4.5e-38 next to the row's
+ * largest weight, 1, changes nothing in float. tests/test_model.c measures its error against
+ * libm's expf over the whole range. */
 #ifndef SP_NN_VECMATH_H
 #define SP_NN_VECMATH_H
 
@@ -52,19 +54,6 @@ static inline double sp_sqdev_f64(const float *x, size_t n, double m)
     return s;
 }
 
-/* Σ a[i] b[i] in double */
-static inline double sp_dot_f64(const float *a, const float *b, size_t n)
-{
-    double part[SP_LANES] = {0};
-    size_t i = 0;
-    for (; i + SP_LANES <= n; i += SP_LANES)
-        for (size_t l = 0; l < SP_LANES; l++) part[l] += (double)a[i + l] * b[i + l];
-    for (size_t l = 0; i + l < n; l++) part[l] += (double)a[i + l] * b[i + l];
-    double s = 0;
-    for (size_t l = 0; l < SP_LANES; l++) s += part[l];
-    return s;
-}
-
 /* max x[i] over n >= 1 elements (no NaN: the caller's rows come from finite products) */
 static inline float sp_max_f32(const float *x, size_t n)
 {
@@ -79,32 +68,63 @@ static inline float sp_max_f32(const float *x, size_t n)
     return m;
 }
 
-/* e^x for x <= 0; 0 for x < -87 */
-static inline float sp_exp_nonpos(float x)
+/* Vectors of four and eight floats (or 32-bit integers), GCC's and clang's vector extension:
+ * one SSE register, or two of them (one AVX register when the build targets AVX). Arithmetic
+ * on them is IEEE arithmetic lane by lane, so the results do not depend on which registers the
+ * compiler picks. Loads and stores go through memcpy and need no alignment. */
+typedef float v4sf __attribute__((vector_size(16)));
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int32_t v8si __attribute__((vector_size(32)));
+
+static inline v4sf load4(const float *p)
 {
-    const float log2e = 1.44269504088896341f;
-    const float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    float xc = x < -87.0f ? -87.0f : x;
-    /* n = round(x log2 e) by adding 1.5 * 2^23, which leaves n in the low mantissa bits; a float
-     * to int conversion would do, but under -ftrapping-math it keeps the loop scalar */
+    v4sf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store4(float *p, v4sf v) { memcpy(p, &v, sizeof v); }
+
+static inline v8sf load8(const float *p)
+{
+    v8sf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store8(float *p, v8sf v) { memcpy(p, &v, sizeof v); }
+
+/* a where m is all ones, b where it is 0 (m from a vector comparison) */
+static inline v8sf select8(v8si m, v8sf a, v8sf b) { return (v8sf)((m & (v8si)a) | (~m & (v8si)b)); }
+
+/* the sum of the eight lanes, in a fixed order */
+static inline float sum8(v8sf v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* e^x for x <= 0 in each lane; 0 for x < -86 */
+static inline v8sf sp_exp8_nonpos(v8sf x)
+{
+    const v8sf lo = {-86.0f, -86.0f, -86.0f, -86.0f, -86.0f, -86.0f, -86.0f, -86.0f};
+    const v8sf zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    v8si under = x < lo;
+    v8sf xc = select8(under, lo, x);
+    /* n = round(x log2 e) by adding 1.5 * 2^23, which leaves n in the low mantissa bits */
     const float shifter = 12582912.0f;
-    float k = xc * log2e + shifter;
-    float fn = k - shifter;
-    uint32_t kbits;
-    memcpy(&kbits, &k, sizeof kbits);
-    int32_t n = (int32_t)(kbits - 0x4B400000u);
-    float r = (xc - fn * ln2_hi) - fn * ln2_lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
+    v8sf k = xc * 1.44269504088896341f + shifter;
+    v8sf fn = k - shifter;
+    v8si n = (v8si)k - 0x4B400000;
+    /* r = x - n ln 2 in two steps (ln 2 = 0.693359375 - 2.12194440e-4, the first exact) */
+    v8sf r = (xc - fn * 0.693359375f) - fn * -2.12194440e-4f;
+    v8sf p = 1.9875691500e-4f * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    uint32_t bits = (uint32_t)(n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return x < -87.0f ? 0.0f : p * scale;
+    v8sf scale = (v8sf)((n + 127) << 23);
+    return select8(under, zero, p * scale);
 }
 
 #endif
