@@ -59,40 +59,56 @@ static size_t round_up(size_t n) { return (n + SP_LANES - 1) / SP_LANES * SP_LAN
 
 size_t sp_attention_work_len(size_t T, size_t C, size_t NH)
 {
-    return (C / NH + 2) * round_up(T);
+    return (C / NH + 1 + T) * round_up(T);
 }
 
-/* Softmax of raw dot products buf[0..vis) in place, over v8 = round_up(vis) entries (those past
- * vis come out 0); lambda is the true score per raw unit. Eight entries at a time; the
- * normaliser is summed in float, in lanes j mod 8, then across the lanes. */
-static void softmax_row(float *buf, size_t vis, size_t v8, double lambda)
+/* Softmax of the raw dot products in the rows of S [n, n8], row i over its first vis(i) entries
+ * (i + 1 under the causal mask, else n), in place; entries past vis(i) come out 0 up to
+ * round_up(vis(i)). lambda is the true score per raw unit. Eight entries at a time; each
+ * normaliser is summed in float, in lanes j mod 8, then across the lanes. The work goes phase
+ * by phase over all rows (maxima, exponentials, scaling) rather than row by row: a short row's
+ * chain of dependent operations would otherwise leave the processor waiting. rinv [n] is
+ * scratch. */
+static void softmax_rows(float *S, float *rinv, size_t n, size_t n8, bool causal, double lambda)
 {
-    for (size_t j = vis; j < v8; j++) buf[j] = -INFINITY;
-    v8sf m = load8(buf);
-    for (size_t j = 8; j < v8; j += 8) {
-        v8sf x = load8(buf + j);
-        m = select8(x > m, x, m);
+    for (size_t i = 0; i < n; i++) {
+        float *row = S + i * n8;
+        size_t vis = causal ? i + 1 : n, v8 = round_up(vis);
+        for (size_t j = vis; j < v8; j++) row[j] = -INFINITY;
+        v8sf m = load8(row);
+        for (size_t j = 8; j < v8; j += 8) {
+            v8sf x = load8(row + j);
+            m = select8(x > m, x, m);
+        }
+        float mx = m[0];
+        for (int l = 1; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
+        /* The argument lambda (s_j - max) in float: the difference of two floats is exact or
+         * rounded relative to itself, so the argument carries a relative error of about
+         * 2^-23 and the weight e^x one of 2^-23 |x|, which matters only where e^x is far
+         * below the row's largest weight, 1. A lambda beyond float range (scores rescaled by
+         * more than 2^60 in a scaled:C pass) takes the product in double. */
+        if (lambda < 0x1p60) {
+            float lf = (float)lambda;
+            for (size_t j = 0; j < v8; j += 8) store8(row + j, (load8(row + j) - mx) * lf);
+        } else
+            for (size_t j = 0; j < v8; j++) row[j] = (float)(lambda * ((double)row[j] - (double)mx));
     }
-    float mx = m[0];
-    for (int l = 1; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
-    /* The argument lambda (s_j - max) in float: the difference of two floats is exact or
-     * rounded relative to itself, so the argument carries a relative error of about 2^-23
-     * and the weight e^x one of 2^-23 |x|, which matters only where e^x is far below the
-     * row's largest weight, 1. A lambda beyond float range (scores rescaled by more than
-     * 2^60 in a scaled:C pass) takes the product in double. */
-    if (lambda < 0x1p60) {
-        float lf = (float)lambda;
-        for (size_t j = 0; j < v8; j += 8) store8(buf + j, (load8(buf + j) - mx) * lf);
-    } else
-        for (size_t j = 0; j < v8; j++) buf[j] = (float)(lambda * ((double)buf[j] - (double)mx));
-    v8sf s = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (size_t j = 0; j < v8; j += 8) {
-        v8sf e = sp_exp8_nonpos(load8(buf + j));
-        store8(buf + j, e);
-        s += e;
+    for (size_t i = 0; i < n; i++) {
+        float *row = S + i * n8;
+        size_t v8 = round_up(causal ? i + 1 : n);
+        v8sf sum = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (size_t j = 0; j < v8; j += 8) {
+            v8sf e = sp_exp8_nonpos(load8(row + j));
+            store8(row + j, e);
+            sum += e;
+        }
+        rinv[i] = 1.0f / sum8(sum);
     }
-    float inv = 1.0f / sum8(s);
-    for (size_t j = 0; j < v8; j += 8) store8(buf + j, load8(buf + j) * inv);
+    for (size_t i = 0; i < n; i++) {
+        float *row = S + i * n8, inv = rinv[i];
+        size_t v8 = round_up(causal ? i + 1 : n);
+        for (size_t j = 0; j < v8; j += 8) store8(row + j, load8(row + j) * inv);
+    }
 }
 
 /* Weights of the max rules over row[0..n): 1/|M| (or 1 on the leftmost of M) on M = {j :
@@ -132,109 +148,141 @@ static void gather_transposed(float *xt, const float *x, size_t n, size_t n8, si
 #define SP_INLINE static inline __attribute__((always_inline))
 
 /* row[j] = Σ_c a[c] bt[c, j] for j < v8 (a multiple of 8), bt with row stride n8: eight keys at
- * a time, summed over c in one vector */
+ * a time, the sum over c in four vectors (c mod 4) added at the end, so that the additions do
+ * not wait on each other */
 SP_INLINE void row_times(float *restrict row, const float *restrict a, const float *restrict bt,
                          size_t v8, size_t n8, size_t HS)
 {
+    size_t H4 = HS / 4 * 4;
     for (size_t j = 0; j < v8; j += 8) {
-        v8sf acc = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (size_t c = 0; c < HS; c++) acc += a[c] * load8(bt + c * n8 + j);
-        store8(row + j, acc);
+        const float *b = bt + j;
+        v8sf s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
+        size_t c = 0;
+        for (; c < H4; c += 4) {
+            s0 += a[c] * load8(b + c * n8);
+            s1 += a[c + 1] * load8(b + (c + 1) * n8);
+            s2 += a[c + 2] * load8(b + (c + 2) * n8);
+            s3 += a[c + 3] * load8(b + (c + 3) * n8);
+        }
+        for (; c < HS; c++) s0 += a[c] * load8(b + c * n8);
+        store8(row + j, (s0 + s1) + (s2 + s3));
     }
 }
 
-/* out[c] = s · Σ_j w[j] x[j, c] (x with row stride C), added into out or written over it. A
- * head's channels four at a time in registers (HS / 4 of them, up to 16; wider heads go in
- * chunks), plus a scalar loop for the HS % 4 left over. */
-SP_INLINE void weighted_rows(float *restrict out, const float *restrict w, const float *restrict x,
-                             size_t vis, size_t C, size_t HS, float s, sp_grad_write mode)
-{
-    enum { MAXV = 16 };
-    size_t H4 = HS / 4 * 4;
-    for (size_t c0 = 0; c0 < H4; c0 += 4 * MAXV) {
-        size_t nv = (H4 - c0) / 4 < MAXV ? (H4 - c0) / 4 : MAXV;
-        v4sf acc[MAXV];
-#pragma GCC unroll 16
-        for (size_t u = 0; u < MAXV; u++)
-            if (u < nv) acc[u] = (v4sf){0, 0, 0, 0};
-        for (size_t j = 0; j < vis; j++) {
-            const float *xj = x + j * C + c0;
-            float wj = w[j];
-#pragma GCC unroll 16
-            for (size_t u = 0; u < MAXV; u++)
-                if (u < nv) acc[u] += wj * load4(xj + 4 * u);
-        }
-#pragma GCC unroll 16
-        for (size_t u = 0; u < MAXV; u++)
-            if (u < nv) {
-                float *o = out + c0 + 4 * u;
-                store4(o, mode == SP_GRAD_SET ? s * acc[u] : load4(o) + s * acc[u]);
-            }
+/* out[c] = s · Σ_j w[j ws] x[j, c] (x with row stride C), added into out or written over it.
+ * A head's channels L at a time (L = 8 when HS is a multiple of 8, else 4) in NV vector
+ * registers (up to 8; wider heads go in chunks), plus a scalar loop for the HS % 4 left over.
+ * With fewer than 8 channel vectors the keys are split U ways (j mod U, U NV <= 8 or U = 4)
+ * so that enough independent sums are in flight. One body, written once for each vector
+ * width. */
+#define WEIGHTED_ROWS(name, vec, L, load, store)                                                    \
+    SP_INLINE size_t name(float *restrict out, const float *restrict w, size_t ws,                  \
+                          const float *restrict x, size_t vis, size_t C, size_t HS, float s,        \
+                          sp_grad_write mode)                                                       \
+    {                                                                                               \
+        enum { MAXV = 8 };                                                                          \
+        size_t HL = HS / L * L;                                                                     \
+        for (size_t c0 = 0; c0 < HL; c0 += L * MAXV) {                                              \
+            size_t nv = (HL - c0) / L < MAXV ? (HL - c0) / L : MAXV;                                \
+            size_t U = nv >= 8 ? 1 : nv >= 4 ? 2 : 4;                                               \
+            vec acc[4][MAXV];                                                                       \
+            _Pragma("GCC unroll 4") for (size_t t = 0; t < 4; t++)                                  \
+                _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++)                           \
+                    if (t < U && u < nv) acc[t][u] = (vec){0};                                      \
+            size_t j = 0;                                                                           \
+            for (; j + U <= vis; j += U)                                                            \
+                _Pragma("GCC unroll 4") for (size_t t = 0; t < 4; t++) if (t < U)                   \
+                {                                                                                   \
+                    const float *xj = x + (j + t) * C + c0;                                         \
+                    float wj = w[(j + t) * ws];                                                     \
+                    _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++)                       \
+                        if (u < nv) acc[t][u] += wj * load(xj + L * u);                             \
+                }                                                                                   \
+            for (; j < vis; j++) {                                                                  \
+                const float *xj = x + j * C + c0;                                                   \
+                float wj = w[j * ws];                                                               \
+                _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++)                           \
+                    if (u < nv) acc[0][u] += wj * load(xj + L * u);                                 \
+            }                                                                                       \
+            _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++) if (u < nv)                   \
+            {                                                                                       \
+                vec sum = acc[0][u];                                                                \
+                if (U > 1) sum += acc[1][u];                                                        \
+                if (U > 2) sum = (sum + acc[2][u]) + acc[3][u];                                     \
+                float *o = out + c0 + L * u;                                                        \
+                store(o, mode == SP_GRAD_SET ? s * sum : load(o) + s * sum);                        \
+            }                                                                                       \
+        }                                                                                           \
+        return HL;                                                                                  \
     }
-    for (size_t c = H4; c < HS; c++) {
+
+WEIGHTED_ROWS(weighted_rows8, v8sf, 8, load8, store8)
+WEIGHTED_ROWS(weighted_rows4, v4sf, 4, load4, store4)
+
+SP_INLINE void weighted_rows(float *restrict out, const float *restrict w, size_t ws,
+                             const float *restrict x, size_t vis, size_t C, size_t HS, float s,
+                             sp_grad_write mode)
+{
+    size_t done = HS % 8 == 0 ? weighted_rows8(out, w, ws, x, vis, C, HS, s, mode)
+                              : weighted_rows4(out, w, ws, x, vis, C, HS, s, mode);
+    for (size_t c = done; c < HS; c++) {
         float acc = 0;
-        for (size_t j = 0; j < vis; j++) acc += w[j] * x[j * C + c];
+        for (size_t j = 0; j < vis; j++) acc += w[j * ws] * x[j * C + c];
         out[c] = mode == SP_GRAD_SET ? s * acc : out[c] + s * acc;
     }
 }
 
-/* x[j, :] += (w[j] s) · y for j < vis (x with row stride C, y a head's HS channels) */
-SP_INLINE void spread_row(float *restrict x, const float *restrict w, const float *restrict y,
-                          size_t vis, size_t C, size_t HS, float s)
-{
-    size_t H4 = HS / 4 * 4;
-    for (size_t j = 0; j < vis; j++) {
-        float wj = w[j] * s;
-        float *xj = x + j * C;
-        for (size_t c = 0; c < H4; c += 4) store4(xj + c, load4(xj + c) + wj * load4(y + c));
-        for (size_t c = H4; c < HS; c++) xj[c] += wj * y[c];
-    }
-}
-
 /* One head of one sequence: att rows ab [n, T] and out rows ob [n, HS] (stride C) from q and v
- * rows (stride C) and kt [HS, n8]; buf [round_up(n)] is scratch. */
-SP_INLINE void head_forward(size_t HS, float *ab, float *ob, float *buf, const float *qb,
+ * rows (stride C) and kt [HS, n8]; S [n, n8] and rinv [n] are scratch. */
+SP_INLINE void head_forward(size_t HS, float *ab, float *ob, float *S, float *rinv, const float *qb,
                             const float *kt, const float *vb, size_t n, size_t T, size_t C,
                             bool causal, double lambda, sp_attn_rule rule, double tau)
 {
     size_t n8 = round_up(n);
+    for (size_t i = 0; i < n; i++)
+        row_times(S + i * n8, qb + i * C, kt, round_up(causal ? i + 1 : n), n8, HS);
+    if (rule == SP_RULE_SOFTMAX) softmax_rows(S, rinv, n, n8, causal, lambda);
+    else
+        for (size_t i = 0; i < n; i++) max_row(S + i * n8, causal ? i + 1 : n, lambda, rule, tau);
     for (size_t i = 0; i < n; i++) {
-        size_t vis = causal ? i + 1 : n, v8 = round_up(vis);
-        row_times(buf, qb + i * C, kt, v8, n8, HS);
-        if (rule == SP_RULE_SOFTMAX) softmax_row(buf, vis, v8, lambda);
-        else max_row(buf, vis, lambda, rule, tau);
+        size_t vis = causal ? i + 1 : n;
         float *row = ab + i * T;
-        memcpy(row, buf, vis * sizeof *row);
+        memcpy(row, S + i * n8, vis * sizeof *row);
         memset(row + vis, 0, (T - vis) * sizeof *row);
-        weighted_rows(ob + i * C, buf, vb, vis, C, HS, 1.0f, SP_GRAD_SET);
+        weighted_rows(ob + i * C, S + i * n8, 1, vb, vis, C, HS, 1.0f, SP_GRAD_SET);
     }
 }
 
-/* One head of one sequence, backward: dq (+)= and dk, dv += (rows of stride C) from the head's
- * weights ab [n, T], dout, q and k rows (stride C) and vt [HS, n8]; buf and wbuf
- * [round_up(n)] are scratch. */
-SP_INLINE void head_backward(size_t HS, float *dq, float *dk, float *dv, float *buf, float *wbuf,
+/* One head of one sequence, backward: dq (+)=, dk (+)= and dv (+)= (rows of stride C) from the
+ * head's weights ab [n, T], dout, q and k rows (stride C) and vt [HS, n8]; wbuf [n8] and
+ * ds [n, n8] are scratch. Rows of dq from rows of ds; rows of dk and dv from columns of ds
+ * and of the weights (the queries that see key j), each a sum in registers. */
+SP_INLINE void head_backward(size_t HS, float *dq, float *dk, float *dv, float *ds, float *wbuf,
                              const float *vt, const float *ab, const float *dout, const float *q,
                              const float *k, size_t n, size_t T, size_t C, bool causal, float aq,
                              float ak, sp_grad_write mode)
 {
     size_t n8 = round_up(n);
     for (size_t i = 0; i < n; i++) {
-        const float *g = dout + i * C, *qi = q + i * C;
         size_t vis = causal ? i + 1 : n, v8 = round_up(vis);
+        float *row = ds + i * n8;
         memcpy(wbuf, ab + i * T, vis * sizeof *wbuf);
         for (size_t j = vis; j < v8; j++) wbuf[j] = 0.0f;
         /* dW[i, :] = dO[i] · Vᵀ, then through the softmax of the row: ds_j = w_j (dw_j -
          * Σ_j' w_j' dw_j'); keys that are not visible have w = 0 and get ds = 0 */
-        row_times(buf, g, vt, v8, n8, HS);
+        row_times(row, dout + i * C, vt, v8, n8, HS);
         v8sf d = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (size_t j = 0; j < v8; j += 8) d += load8(wbuf + j) * load8(buf + j);
+        for (size_t j = 0; j < v8; j += 8) d += load8(wbuf + j) * load8(row + j);
         float dot = sum8(d);
-        for (size_t j = 0; j < v8; j += 8) store8(buf + j, load8(wbuf + j) * (load8(buf + j) - dot));
-        /* dQ[i] (+)= aq Σ_j ds_j K[j];  dV[j] += w_j dO[i];  dK[j] += ak ds_j Q[i] */
-        weighted_rows(dq + i * C, buf, k, vis, C, HS, aq, mode);
-        spread_row(dv, wbuf, g, vis, C, HS, 1.0f);
-        spread_row(dk, buf, qi, vis, C, HS, ak);
+        for (size_t j = 0; j < v8; j += 8) store8(row + j, load8(wbuf + j) * (load8(row + j) - dot));
+        /* dQ[i] (+)= aq Σ_j ds[i, j] K[j] */
+        weighted_rows(dq + i * C, row, 1, k, vis, C, HS, aq, mode);
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t i0 = causal ? j : 0;
+        /* dV[j] (+)= Σ_i W[i, j] dO[i];  dK[j] (+)= ak Σ_i ds[i, j] Q[i] */
+        weighted_rows(dv + j * C, ab + i0 * T + j, T, dout + i0 * C, n - i0, C, HS, 1.0f, mode);
+        weighted_rows(dk + j * C, ds + i0 * n8 + j, n8, q + i0 * C, n - i0, C, HS, ak, mode);
     }
 }
 
@@ -267,7 +315,8 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *work, flo
     shift[1] = ek;
     double lambda = ldexp(1.0, eq + ek) / sqrt((double)HS);
     size_t T8 = round_up(T);
-    float *kt = work, *buf = work + HS * T8; /* kt [HS, round_up(n)], buf [T8] */
+    /* kt [HS, round_up(n)]; rinv [T8]; S [n, round_up(n)] */
+    float *kt = work, *rinv = work + HS * T8, *S = rinv + T8;
     for (size_t b = 0; b < B; b++) {
         size_t n = lens[b];
         memset(out + (b * T + n) * C, 0, (T - n) * C * sizeof *out);
@@ -277,7 +326,7 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *work, flo
             float *ob = out + b * T * C + h * HS;
             float *ab = att + (b * NH + h) * T * T;
             gather_transposed(kt, k + b * T * C + h * HS, n, round_up(n), C, HS);
-            BY_HEAD_SIZE(HS, head_forward, ab, ob, buf, qb, kt, vb, n, T, C, causal, lambda, rule, tau);
+            BY_HEAD_SIZE(HS, head_forward, ab, ob, S, rinv, qb, kt, vb, n, T, C, causal, lambda, rule, tau);
             memset(ab + n * T, 0, (T - n) * T * sizeof *ab);
         }
     }
@@ -295,14 +344,11 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
     double inv = 1.0 / sqrt((double)HS);
     float aq = (float)ldexp(inv, shift[1]), ak = (float)ldexp(inv, shift[0]);
     size_t T8 = round_up(T);
-    /* vt [HS, round_up(n)]; buf [T8] one query's weight gradients; wbuf [T8] its weights */
-    float *vt = work, *buf = work + HS * T8, *wbuf = buf + T8;
+    /* vt [HS, round_up(n)]; wbuf [T8] one query's weights; ds [n, round_up(n)] */
+    float *vt = work, *wbuf = work + HS * T8, *ds = wbuf + T8;
     for (size_t b = 0; b < B; b++) {
         size_t n = lens[b];
         if (mode == SP_GRAD_SET) {
-            /* dq is written whole below; dk and dv collect sums over the queries */
-            memset(dk + b * T * C, 0, n * C * sizeof *dk);
-            memset(dv + b * T * C, 0, n * C * sizeof *dv);
             size_t pad = (T - n) * C * sizeof(float);
             memset(dq + (b * T + n) * C, 0, pad);
             memset(dk + (b * T + n) * C, 0, pad);
@@ -312,7 +358,7 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
             size_t off = b * T * C + h * HS;
             const float *ab = att + (b * NH + h) * T * T;
             gather_transposed(vt, v + off, n, round_up(n), C, HS);
-            BY_HEAD_SIZE(HS, head_backward, dq + off, dk + off, dv + off, buf, wbuf, vt, ab, dout + off,
+            BY_HEAD_SIZE(HS, head_backward, dq + off, dk + off, dv + off, ds, wbuf, vt, ab, dout + off,
                          q + off, k + off, n, T, C, causal, aq, ak, mode);
         }
     }
