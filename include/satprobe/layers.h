@@ -5,8 +5,9 @@
  * dimensions. Backward functions ADD into every parameter gradient they produce (zeroing is the
  * caller's step); the gradients of their inputs they add into or overwrite, as the caller's
  * sp_grad_write says (overwriting is for the first writer, so that no buffer needs zeroing
- * first; both give the same bits). A NULL gradient is not computed. Matrix products go through cblas_sgemm. Shapes use
- * N rows, B batch, T positions, C channels in, OC channels out, NH heads, HS = C / NH. Every
+ * first; both give the same bits). A NULL gradient is not computed. Linear maps go through
+ * cblas_sgemm; attention (src/nn/attention.c) through its own vector loops. Shapes use N rows,
+ * B batch, T positions, C channels in, OC channels out, NH heads, HS = C / NH. Every
  * function reads only the first lens[b] positions of sequence b where lens is given, and leaves
  * the other rows 0. Rows of dout that are 0 (padding) contribute nothing to any gradient. */
 #ifndef SATPROBE_LAYERS_H

@@ -1,16 +1,18 @@
 /* Multi-head attention, forward and backward, with direct loops per (sequence, head) rather
  * than matrix-product calls: heads are narrow (HS = C / NH is 4 to 32 in the usual sizes) and
  * sequences short, so a cblas_sgemm call per head spends most of its time packing and
- * dispatching. Every loop runs over the visible keys only (j <= i under the causal mask), and
- * its innermost loop runs along a contiguous row, so that it vectorises:
+ * dispatching. Every loop runs over the visible keys only (j <= i under the causal mask), with
+ * its innermost loop along a contiguous row so that it vectorises, and every sum in registers:
  *
- *   scores   S[i, j]  = Σ_c Q[i, c] Kᵀ[c, j]       along j, with Kᵀ gathered per head
- *   values   O[i, :]  = Σ_j W[i, j] V[j, :]        along the head's channels
- *   backward dW[i, j] = Σ_c dO[i, c] Vᵀ[c, j]      along j, with Vᵀ gathered per head
- *            dQ[i, :] = Σ_j dS[i, j] K[j, :]       along the channels
- *            dK[j, :] += dS[i, j] Q[i, :], dV[j, :] += W[i, j] dO[i, :]
+ *   scores   S[i, j]  = Σ_c Q[i, c] Kᵀ[c, j]     along j (8 keys a vector), Kᵀ gathered per head
+ *   values   O[i, :]  = Σ_j W[i, j] V[j, :]      along the head's channels
+ *   backward dW[i, j] = Σ_c dO[i, c] Vᵀ[c, j]    along j, Vᵀ gathered per head
+ *            dQ[i, :] = Σ_j dS[i, j] K[j, :]     along the channels
+ *            dK[j, :] = Σ_i dS[i, j] Q[i, :]     along the channels, down column j of dS
+ *            dV[j, :] = Σ_i W[i, j] dO[i, :]     along the channels, down column j of W
  *
- * Sums over c and over j run in ascending order, in float (as a matrix product would). */
+ * Sums are in float, split over a few partial sums (by c mod 4, or j mod U) that are added in a
+ * fixed order: the results do not depend on the vector width the build targets. */
 #include "satprobe/layers.h"
 #include "satprobe/error.h"
 #include "vecmath.h"
@@ -187,8 +189,7 @@ SP_INLINE void row_times(float *restrict row, const float *restrict a, const flo
             size_t U = nv >= 8 ? 1 : nv >= 4 ? 2 : 4;                                               \
             vec acc[4][MAXV];                                                                       \
             _Pragma("GCC unroll 4") for (size_t t = 0; t < 4; t++)                                  \
-                _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++)                           \
-                    if (t < U && u < nv) acc[t][u] = (vec){0};                                      \
+                _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++) acc[t][u] = (vec){0};     \
             size_t j = 0;                                                                           \
             for (; j + U <= vis; j += U)                                                            \
                 _Pragma("GCC unroll 4") for (size_t t = 0; t < 4; t++) if (t < U)                   \
