@@ -1,0 +1,77 @@
+/* Probe specs (probes/NAME.yaml): which languages, models, training budget, seeds, attention modes
+ * and analyses one sweep covers. docs/probes.md describes the format, its defaults and its errors.
+ *
+ * Ownership: sp_probe_parse and sp_probe_load return a probe the caller releases with
+ * sp_probe_destroy; every string, array and model configuration inside belongs to the probe. */
+#ifndef SATPROBE_PROBE_H
+#define SATPROBE_PROBE_H
+
+#include "satprobe/config.h"
+#include "satprobe/dataset.h"
+#include "satprobe/error.h"
+#include "satprobe/model.h"
+#include "satprobe/train.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest probe or model name; names become directory names under results/. */
+#define SP_PROBE_MAX_NAME 64
+
+/* The analyses a probe can ask for, as bits of sp_probe.analysis. */
+typedef enum sp_probe_analysis {
+    SP_ANALYSIS_NORMS = 1u << 0,      /* the norm curve and its fits */
+    SP_ANALYSIS_SATURATION = 1u << 1, /* cosine similarity under theta and 1000 theta */
+    SP_ANALYSIS_HEADS = 1u << 2,      /* positions per head above 1e-5 under 1000 theta */
+} sp_probe_analysis;
+
+#define SP_ANALYSIS_ALL (SP_ANALYSIS_NORMS | SP_ANALYSIS_SATURATION | SP_ANALYSIS_HEADS)
+
+typedef struct sp_probe_model {
+    char *name;
+    /* Read by sp_config_from_yaml over the defaults and checked, with no alphabet (k = 0): the
+     * alphabet is each language's, set with sp_config_set_alphabet on a copy at run time. */
+    sp_model_config config;
+} sp_probe_model;
+
+typedef struct sp_probe {
+    char *name;                 /* [A-Za-z0-9_-]+, at most SP_PROBE_MAX_NAME bytes */
+    uint8_t sha256[32];         /* of the file's bytes exactly as read */
+    size_t nlanguages;
+    char **languages;           /* [nlanguages] grammar paths: globs expanded, sorted, unique */
+    /* task, train, train_lengths, nbins, bins, per_bin and seed come from the file (over
+     * sp_gen_options_default); the other fields are the generator's defaults. */
+    sp_gen_options data;
+    size_t nmodels;
+    sp_probe_model *models;     /* [nmodels] in file order, names distinct */
+    /* steps, batch, optim.kind, optim.lr, optim.weight_decay, optim.schedule, optim.warmup,
+     * patience and val_every come from the file (over sp_train_options_default); optim.total
+     * is steps. seed is the default: the runner sets it from `seeds`. */
+    sp_train_options train;
+    size_t nseeds;
+    unsigned long *seeds;       /* [nseeds] in file order, distinct */
+    size_t nmodes;
+    sp_mode *modes;             /* [nmodes] in file order, distinct, tolerance SP_TIE_TOLERANCE */
+    size_t nconstructions;
+    char **constructions;       /* [nconstructions] construction paths, as languages */
+    unsigned analysis;          /* sp_probe_analysis bits; 0 when `analysis: []` */
+} sp_probe;
+
+/* Parse a probe from text[0..len); `file` names it in error messages. Relative paths and globs
+ * in languages and constructions are resolved against base_dir (NULL or "": the working
+ * directory) and expanded with glob(3); each must match at least one file. The grammar and
+ * construction files are not loaded here. Every mistake is SP_EINPUT with file:line:col at the
+ * offending key or value; *out is then NULL. */
+int sp_probe_parse(const char *text, size_t len, const char *file, const char *base_dir,
+                   sp_probe **out, sp_error *err);
+
+/* Read the file at path (SP_EIO when it cannot be read) and parse it as sp_probe_parse does. */
+int sp_probe_load(const char *path, const char *base_dir, sp_probe **out, sp_error *err);
+
+/* Release a probe and everything in it; NULL is allowed. */
+void sp_probe_destroy(sp_probe *p);
+
+/* "norms", "saturation" or "heads" for one bit. */
+const char *sp_probe_analysis_name(sp_probe_analysis a);
+
+#endif
