@@ -12,6 +12,7 @@
 #include "satprobe/model.h"
 #include "satprobe/train.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,5 +74,35 @@ void sp_probe_destroy(sp_probe *p);
 
 /* "norms", "saturation" or "heads" for one bit. */
 const char *sp_probe_analysis_name(sp_probe_analysis a);
+
+/* ---- cells and shards (src/probe/cells.c) ---- */
+
+/* One run of a probe: a language, a model and a seed, as indices into the probe's lists. */
+typedef struct sp_probe_cell {
+    size_t index; /* the cell's place in the probe's order, 0-based */
+    size_t language, model, seed;
+} sp_probe_cell;
+
+/* nlanguages · nmodels · nseeds. */
+size_t sp_probe_cell_count(const sp_probe *p);
+/* Cell `index` (< sp_probe_cell_count): languages outermost, then models, seeds fastest. */
+sp_probe_cell sp_probe_cell_at(const sp_probe *p, size_t index);
+
+/* Shard `index` of `count` (1 <= index <= count <= SP_SHARD_MAX) takes the cells whose 0-based
+ * index is index - 1 modulo count. */
+#define SP_SHARD_MAX 100000
+typedef struct sp_shard {
+    size_t index, count;
+} sp_shard;
+
+/* "I/N", as --shard takes it. SP_EINPUT with a message that shows the form otherwise. */
+int sp_shard_parse(const char *s, sp_shard *out, sp_error *err);
+/* The shard of a Slurm array task, from SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT (and
+ * SLURM_ARRAY_TASK_MIN and _STEP where set): task MIN + k·STEP is shard k + 1 of COUNT.
+ * *found is false, and nothing else is set, when SLURM_ARRAY_TASK_ID is unset. SP_EINPUT when a
+ * variable is not a number or the task is not in the array. */
+int sp_shard_from_env(sp_shard *out, bool *found, sp_error *err);
+/* Whether cell `cell_index` belongs to the shard. */
+bool sp_shard_has(const sp_shard *s, size_t cell_index);
 
 #endif
