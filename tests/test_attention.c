@@ -105,13 +105,14 @@ static void test_against_reference(void **state)
                     v[at] = (float)(2 * gsl_rng_uniform(rng) - 1);
                     if (i < lens[b] * C) dout[at] = (float)(2 * gsl_rng_uniform(rng) - 1); /* padding 0 */
                 }
-            ref r = {calloc(B * NH * T * T, sizeof(double)), calloc(N, sizeof(double)), calloc(N, sizeof(double)),
-                     calloc(N, sizeof(double)), calloc(N, sizeof(double))};
+            ref r = {calloc(B * NH * T * T, sizeof(double)), calloc(N, sizeof(double)),
+                     calloc(N, sizeof(double)), calloc(N, sizeof(double)), calloc(N, sizeof(double))};
             reference(&r, q, k, v, dout, C, NH, causal);
             for (size_t i = 0; i < N; i++) out[i] = NAN;
             for (size_t i = 0; i < B * NH * T * T; i++) att[i] = NAN;
             int shift[2];
-            sp_attention_forward(out, att, shift, work, q, k, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
+            sp_attention_forward(out, att, shift, work, q, k, v, lens, B, T, C, NH, causal,
+                                 SP_RULE_SOFTMAX, 0);
             assert_true(shift[0] == 0 && shift[1] == 0);
             close_to(att, r.att, B * NH * T * T, "weights", HS, causal);
             close_to(out, r.out, N, "output", HS, causal);
@@ -132,7 +133,8 @@ static void test_against_reference(void **state)
             close_to(dk, r.dk, N, "dk added", HS, causal);
             close_to(dv, r.dv, N, "dv added", HS, causal);
             free(r.att), free(r.out), free(r.dq), free(r.dk), free(r.dv);
-            free(q), free(k), free(v), free(dout), free(out), free(att), free(work), free(dq), free(dk), free(dv);
+            free(q), free(k), free(v), free(dout), free(out), free(att), free(work);
+            free(dq), free(dk), free(dv);
         }
     gsl_rng_free(rng);
 }

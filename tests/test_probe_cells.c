@@ -125,9 +125,9 @@ static void test_shard_from_env(void **state)
     assert_int_equal(sp_shard_from_env(&s, &found, &err), SP_OK);
     assert_true(s.index == 3 && s.count == 4);
     /* not in the array, or not numbers */
-    static const char *const bad[][4] = {{"4", "4", "0", NULL},   {"0", "4", "1", NULL},  {"15", "4", "10", "10"},
-                                         {"x", "4", NULL, NULL},  {"1", NULL, NULL, NULL}, {"1", "0", NULL, NULL},
-                                         {"1", "4", "-1", NULL},  {"1", "4", NULL, "0"}};
+    static const char *const bad[][4] = {
+        {"4", "4", "0", NULL}, {"0", "4", "1", NULL},    {"15", "4", "10", "10"}, {"x", "4", NULL, NULL},
+        {"1", NULL, NULL, NULL}, {"1", "0", NULL, NULL}, {"1", "4", "-1", NULL},  {"1", "4", NULL, "0"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         set_env(bad[i][0], bad[i][1], bad[i][2], bad[i][3]);
         sp_error_clear(&err);

@@ -48,8 +48,8 @@ int sp_shard_parse(const char *s, sp_shard *out, sp_error *err)
                             "--shard wants I/N with 1 <= I <= N <= %d (e.g. 2/8), not '%s'", SP_SHARD_MAX,
                             s);
     if (i > n)
-        return sp_error_set(err, SP_EINPUT, NULL, 0, 0, "--shard %s: the shard number %lu is above the count %lu",
-                            s, i, n);
+        return sp_error_set(err, SP_EINPUT, NULL, 0, 0,
+                            "--shard %s: the shard number %lu is above the count %lu", s, i, n);
     out->index = (size_t)i;
     out->count = (size_t)n;
     return SP_OK;
@@ -74,10 +74,13 @@ int sp_shard_from_env(sp_shard *out, bool *found, sp_error *err)
      * 1 in others), in steps of SLURM_ARRAY_TASK_STEP; the shard is the task's place in the
      * range. */
     unsigned long task, count, min = 0, step = 1;
-    if (env_count("SLURM_ARRAY_TASK_ID", 0, &task, err) || env_count("SLURM_ARRAY_TASK_COUNT", 1, &count, err))
+    if (env_count("SLURM_ARRAY_TASK_ID", 0, &task, err) ||
+        env_count("SLURM_ARRAY_TASK_COUNT", 1, &count, err))
         return SP_EINPUT;
-    if (getenv("SLURM_ARRAY_TASK_MIN") && env_count("SLURM_ARRAY_TASK_MIN", 0, &min, err)) return SP_EINPUT;
-    if (getenv("SLURM_ARRAY_TASK_STEP") && env_count("SLURM_ARRAY_TASK_STEP", 1, &step, err)) return SP_EINPUT;
+    if (getenv("SLURM_ARRAY_TASK_MIN") && env_count("SLURM_ARRAY_TASK_MIN", 0, &min, err))
+        return SP_EINPUT;
+    if (getenv("SLURM_ARRAY_TASK_STEP") && env_count("SLURM_ARRAY_TASK_STEP", 1, &step, err))
+        return SP_EINPUT;
     if (task < min || (task - min) % step || (task - min) / step >= count)
         return sp_error_set(err, SP_EINPUT, NULL, 0, 0,
                             "SLURM_ARRAY_TASK_ID %lu is not in the array SLURM_ARRAY_TASK_MIN %lu, "
