@@ -379,28 +379,16 @@ static void test_config_json_round_trip(void **state)
 
 /* ---- checkpoints ---- */
 
-static char dir[64];
-
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/sp-model-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_tmp_dir_make("model");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char p[128];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return p;
+    return tu_tmp_dir_remove();
 }
 
 static sp_model *random_model(sp_norm norm, bool bias, sp_heads_out out, unsigned long seed)
@@ -436,9 +424,9 @@ static void test_checkpoint_round_trip(void **state)
             for (int out = 0; out < 3; out++) {
                 sp_model *m = random_model((sp_norm)norm, bias, (sp_heads_out)out, 11);
                 sp_error err;
-                assert_int_equal(sp_model_save(m, tmp_path("m.safetensors"), &err), SP_OK);
+                assert_int_equal(sp_model_save(m, tu_tmp_path("m.safetensors"), &err), SP_OK);
                 sp_model *l;
-                if (sp_model_load(tmp_path("m.safetensors"), &l, &err)) fail_msg("%s", err.msg);
+                if (sp_model_load(tu_tmp_path("m.safetensors"), &l, &err)) fail_msg("%s", err.msg);
                 assert_int_equal(sp_model_num_params(l), sp_model_num_params(m));
                 assert_memory_equal(sp_model_param_slab(l), sp_model_param_slab(m),
                                     sp_model_num_params(m) * sizeof(float));
@@ -517,7 +505,7 @@ static void test_checkpoint_rejections(void **state)
 {
     (void)state;
     sp_model *m = random_model(SP_NORM_PRE, true, SP_OUT_RECOGNIZE, 5);
-    const char *p = tmp_path("bad.safetensors");
+    const char *p = tu_tmp_path("bad.safetensors");
     write_variant(m, p, "layers.0.attn.k.bias", NULL, NULL, NULL, false);
     expect_load_error(p, "tensor \"layers.0.attn.k.bias\" is missing");
     write_variant(m, p, NULL, "layers.1.ff.w1.weight", NULL, NULL, false);

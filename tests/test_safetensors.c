@@ -10,28 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[64];
-
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/sp-st-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_tmp_dir_make("st");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char p[128];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return p;
+    return tu_tmp_dir_remove();
 }
 
 static unsigned char *slurp(const char *path, size_t *len)
@@ -120,7 +108,7 @@ static void test_round_trip(void **state)
         {"satprobe_version", "0.1.0"},
         {"config", "{\"layers\": 1, \"name\": \"a \\\"quoted\\\" one\"}"},
     };
-    const char *path = tmp_path("rt.safetensors");
+    const char *path = tu_tmp_path("rt.safetensors");
     sp_error err;
     assert_int_equal(sp_st_write(path, t, 5, meta, 3, &err), SP_OK);
 
@@ -165,7 +153,7 @@ static void test_round_trip(void **state)
     assert_int_equal(sp_st_metadata_count(f), 0);
     sp_st_free(f);
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 1", dir);
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 1", tu_tmp_dir());
     assert_int_equal(system(cmd), 0);
 }
 
@@ -180,7 +168,7 @@ static void test_padding(void **state)
         name[k] = 0;
         sp_st_tensor t = {name, 1, {1}, &x};
         sp_error err;
-        const char *path = tmp_path("pad.safetensors");
+        const char *path = tu_tmp_path("pad.safetensors");
         assert_int_equal(sp_st_write(path, &t, 1, NULL, 0, &err), SP_OK);
         size_t len;
         unsigned char *b = slurp(path, &len);
@@ -199,7 +187,7 @@ static void test_exact_bytes(void **state)
     float a[2] = {1.0f, -2.0f};
     sp_st_tensor t = {"a", 1, {2}, a};
     sp_st_meta m = {"format", "pt"};
-    const char *path = tmp_path("tiny.safetensors");
+    const char *path = tu_tmp_path("tiny.safetensors");
     sp_error err;
     assert_int_equal(sp_st_write(path, &t, 1, &m, 1, &err), SP_OK);
     const char *json = "{\"__metadata__\": {\"format\": \"pt\"}, "
@@ -229,7 +217,7 @@ static void test_writer_rejects(void **state)
     (void)state;
     float x = 0;
     sp_error err;
-    const char *path = tmp_path("never.safetensors");
+    const char *path = tu_tmp_path("never.safetensors");
     sp_st_tensor dup[2] = {{"w", 1, {1}, &x}, {"w", 1, {1}, &x}};
     assert_int_equal(sp_st_write(path, dup, 2, NULL, 0, &err), SP_EINPUT);
     assert_non_null(strstr(err.msg, "duplicate tensor name 'w'"));
@@ -369,9 +357,9 @@ static void test_accepts(void **state)
 
     /* Files that do not exist or are not regular are I/O errors. */
     sp_error err;
-    assert_int_equal(sp_st_read(tmp_path("absent"), &f, &err), SP_EIO);
+    assert_int_equal(sp_st_read(tu_tmp_path("absent"), &f, &err), SP_EIO);
     assert_null(f);
-    assert_int_equal(sp_st_read(dir, &f, &err), SP_EIO);
+    assert_int_equal(sp_st_read(tu_tmp_dir(), &f, &err), SP_EIO);
 }
 
 /* The committed fuzz seeds stay readable. */

@@ -15,30 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64];
-
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/sp-train-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_tmp_dir_make("train");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
-static const char *sub(const char *name)
-{
-    static char p[4][160];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-    return p[k];
+    return tu_tmp_dir_remove();
 }
 
 /* ---- losses ---- */
@@ -126,7 +112,7 @@ static sp_dataset *make_data_lengths(const char *grammar, const char *name, size
     sp_error err;
     assert_int_equal(sp_gen_parse_range(lengths, "x", &g.train_lengths, &err), SP_OK);
     assert_int_equal(sp_gen_parse_bins(bins, g.bins, &g.nbins, &err), SP_OK);
-    const char *d = sub(name);
+    const char *d = tu_tmp_path(name);
     sp_gen_summary s;
     if (access(d, F_OK) != 0 && sp_gen_run(lang, NULL, d, &g, &s, &err)) fail_msg("gen: %s", err.msg);
     sp_dataset *ds;
@@ -256,7 +242,7 @@ static void learn(const char *grammar)
     sp_train_summary s;
     sp_error err;
     snprintf(name, sizeof name, "%s-run", grammar);
-    if (sp_train(m, tr, va, &o, sub(name), false, &s, &err)) fail_msg("train: %s", err.msg);
+    if (sp_train(m, tr, va, &o, tu_tmp_path(name), false, &s, &err)) fail_msg("train: %s", err.msg);
     printf("%s: %zu training strings; validation accuracy %.4f at the end, %.4f at the best loss (step %llu), "
            "%.1f s\n", grammar, tr->count, s.val_acc, s.best_val_acc, (unsigned long long)s.best_step, s.seconds);
     assert_true(s.val_acc >= 0.95 || s.best_val_acc >= 0.95);
@@ -316,23 +302,23 @@ static void test_resume_exact(void **state)
     sp_train_summary s;
     sp_error err;
     sp_model *a = small_model(tr, 16, 2, true, SP_NORM_PRE, 4);
-    if (sp_train(a, tr, va, &o, sub("full"), false, &s, &err)) fail_msg("%s", err.msg);
+    if (sp_train(a, tr, va, &o, tu_tmp_path("full"), false, &s, &err)) fail_msg("%s", err.msg);
     sp_model *b = small_model(tr, 16, 2, true, SP_NORM_PRE, 4);
     o.steps = 100;
-    if (sp_train(b, tr, va, &o, sub("split"), false, &s, &err)) fail_msg("%s", err.msg);
+    if (sp_train(b, tr, va, &o, tu_tmp_path("split"), false, &s, &err)) fail_msg("%s", err.msg);
     assert_int_equal(s.steps, 100);
     sp_model_destroy(b);
     b = small_model(tr, 16, 2, true, SP_NORM_PRE, 77); /* other weights: resume must replace them */
     o.steps = 200;
-    if (sp_train(b, tr, va, &o, sub("split"), true, &s, &err)) fail_msg("%s", err.msg);
+    if (sp_train(b, tr, va, &o, tu_tmp_path("split"), true, &s, &err)) fail_msg("%s", err.msg);
     assert_int_equal(s.start_step, 100);
     assert_memory_equal(sp_model_param_slab(a), sp_model_param_slab(b), sp_model_num_params(a) * sizeof(float));
     static const char *const files[] = {"model.safetensors", "best.safetensors", "optim.safetensors", "train.csv",
                                         "norms.csv", "saturation.csv", "fit.json"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char x[160], y[160];
-        snprintf(x, sizeof x, "%s/full/%s", dir, files[i]);
-        snprintf(y, sizeof y, "%s/split/%s", dir, files[i]);
+        snprintf(x, sizeof x, "%s/full/%s", tu_tmp_dir(), files[i]);
+        snprintf(y, sizeof y, "%s/split/%s", tu_tmp_dir(), files[i]);
         same_file(x, y);
     }
     sp_model_destroy(a);
@@ -364,15 +350,15 @@ static void test_records(void **state)
     o.norm_every = 5;
     sp_train_summary s;
     sp_error err;
-    if (sp_train(m, tr, va, &o, sub("rec"), false, &s, &err)) fail_msg("%s", err.msg);
-    assert_int_equal(count_lines(sub("rec/train.csv")), 1 + 95);
-    assert_int_equal(count_lines(sub("rec/norms.csv")), 1 + 1 + 19); /* step 0, 5..95 */
-    assert_int_equal(count_lines(sub("rec/saturation.csv")), 1 + 1 + 5); /* 0, 20, 40, 60, 80, 95 */
+    if (sp_train(m, tr, va, &o, tu_tmp_path("rec"), false, &s, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(count_lines(tu_tmp_path("rec/train.csv")), 1 + 95);
+    assert_int_equal(count_lines(tu_tmp_path("rec/norms.csv")), 1 + 1 + 19); /* step 0, 5..95 */
+    assert_int_equal(count_lines(tu_tmp_path("rec/saturation.csv")), 1 + 1 + 5); /* 0, 20, 40, 60, 80, 95 */
     size_t n;
-    unsigned char *t = slurp(sub("rec/norms.csv"), &n);
+    unsigned char *t = slurp(tu_tmp_path("rec/norms.csv"), &n);
     assert_true(!strncmp((char *)t, "step,norm,norm_no_embed,layer0,layer1\n0,", 40));
     free(t);
-    t = slurp(sub("rec/fit.json"), &n);
+    t = slurp(tu_tmp_path("rec/fit.json"), &n);
     assert_non_null(strstr((char *)t, "\"sqrt\""));
     assert_non_null(strstr((char *)t, "\"r2\""));
     free(t);
@@ -398,16 +384,16 @@ static void test_non_finite_stops(void **state)
     o.optim.lr = 1e-3;
     sp_train_summary s;
     sp_error err;
-    if (sp_train(m, tr, va, &o, sub("nan"), false, &s, &err)) fail_msg("%s", err.msg);
+    if (sp_train(m, tr, va, &o, tu_tmp_path("nan"), false, &s, &err)) fail_msg("%s", err.msg);
     size_t n1, n2;
-    unsigned char *before = slurp(sub("nan/model.safetensors"), &n1);
+    unsigned char *before = slurp(tu_tmp_path("nan/model.safetensors"), &n1);
     o.steps = 400;
     o.optim.lr = 1e30;
-    int st = sp_train(m, tr, va, &o, sub("nan"), true, &s, &err);
+    int st = sp_train(m, tr, va, &o, tu_tmp_path("nan"), true, &s, &err);
     assert_int_equal(st, SP_ECHECK);
     printf("stopped: %s\n", err.msg);
     assert_non_null(strstr(err.msg, "step 1"));
-    unsigned char *after = slurp(sub("nan/model.safetensors"), &n2);
+    unsigned char *after = slurp(tu_tmp_path("nan/model.safetensors"), &n2);
     assert_true(n1 == n2 && !memcmp(before, after, n1));
     free(before);
     free(after);
@@ -437,7 +423,7 @@ static void test_norm_growth(void **state)
         sp_error err;
         char name[32];
         snprintf(name, sizeof name, "norm-%d", i);
-        if (sp_train(m, tr, va, &o, sub(name), false, &s, &err)) fail_msg("%s", err.msg);
+        if (sp_train(m, tr, va, &o, tu_tmp_path(name), false, &s, &err)) fail_msg("%s", err.msg);
         growth[i] = s.norm_end - s.norm_start;
         printf("weight decay %.1f: norm %.4f -> %.4f; sqrt fit a = %.4f, b = %.4f, r2 = %.4f; power p = %.4f, r2 = %.4f\n",
                wd[i], s.norm_start, s.norm_end, s.fit_sqrt.a, s.fit_sqrt.b, s.fit_sqrt.r2, s.fit_power.b,

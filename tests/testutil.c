@@ -169,3 +169,29 @@ double tu_chisq_uniform(sp_lang *lang, size_t n, size_t draws, unsigned long see
     free(all);
     return gsl_cdf_chisq_Q(chi, (double)(m - 1));
 }
+
+static char tmp_dir[96];
+
+int tu_tmp_dir_make(const char *prefix)
+{
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/sp-%s-XXXXXX", prefix);
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+int tu_tmp_dir_remove(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+    return system(cmd);
+}
+
+const char *tu_tmp_dir(void) { return tmp_dir; }
+
+const char *tu_tmp_path(const char *name)
+{
+    static char p[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", tmp_dir, name);
+    return p[k];
+}

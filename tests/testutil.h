@@ -36,4 +36,13 @@ size_t tu_parse(const sp_lang *lang, const char *text, int *syms, size_t cap);
  * p-value (gsl_cdf_chisq_Q); *members receives the number of members. */
 double tu_chisq_uniform(sp_lang *lang, size_t n, size_t draws, unsigned long seed, size_t *members);
 
+/* A test group's scratch directory: tu_tmp_dir_make creates /tmp/sp-PREFIX-XXXXXX (0 on
+ * success, as cmocka's group setup returns), tu_tmp_dir_remove deletes it and everything in it,
+ * tu_tmp_dir names it, and tu_tmp_path(name) is DIR/name in one of 4 rotating static buffers
+ * (so a few can be live at once). */
+int tu_tmp_dir_make(const char *prefix);
+int tu_tmp_dir_remove(void);
+const char *tu_tmp_dir(void);
+const char *tu_tmp_path(const char *name);
+
 #endif

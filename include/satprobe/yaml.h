@@ -86,6 +86,12 @@ int sp_yaml_int(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *wh
                 long hi, long *out, sp_error *err);
 int sp_yaml_bool(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, bool *out,
                  sp_error *err);
+/* An integer in [lo, hi] (lo >= 0) as a size. */
+int sp_yaml_size(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, long lo,
+                 long hi, size_t *out, sp_error *err);
+/* A string that is one of names[0..n); *out is its index. Otherwise an error that lists them. */
+int sp_yaml_enum(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what,
+                 const char *const *names, size_t n, int *out, sp_error *err);
 /* A finite number (YAML int or float syntax, C locale; .inf and .nan are errors). */
 int sp_yaml_number(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, double *out,
                    sp_error *err);

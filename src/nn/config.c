@@ -139,30 +139,6 @@ static void list_names(char *buf, size_t size, const char *const *names, size_t 
 
 /* ---- YAML ---- */
 
-static int yaml_enum(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what,
-                     const char *const *names, size_t n, int *out, sp_error *err)
-{
-    const char *s;
-    if (sp_yaml_string(doc, node, what, &s, err)) return SP_EINPUT;
-    int v = find_name(names, n, s);
-    if (v < 0) {
-        char list[256];
-        list_names(list, sizeof list, names, n);
-        return sp_yaml_error(err, doc, node, "%s must be one of %s, not '%s'", what, list, s);
-    }
-    *out = v;
-    return SP_OK;
-}
-
-static int yaml_size(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, long lo,
-                     long hi, size_t *out, sp_error *err)
-{
-    long v;
-    if (sp_yaml_int(doc, node, what, lo, hi, &v, err)) return SP_EINPUT;
-    *out = (size_t)v;
-    return SP_OK;
-}
-
 static int yaml_pos(sp_model_config *c, const sp_yaml_doc *doc, const sp_yaml_node *node, sp_error *err)
 {
     const sp_yaml_node *one[1] = {node};
@@ -176,7 +152,7 @@ static int yaml_pos(sp_model_config *c, const sp_yaml_doc *doc, const sp_yaml_no
         return sp_yaml_error(err, doc, node, "pos must list 1 to %d encodings", SP_CONFIG_MAX_POS);
     for (size_t i = 0; i < n; i++) {
         int v;
-        if (yaml_enum(doc, items[i], "pos", pos_names, SP_POS_COUNT_, &v, err)) return SP_EINPUT;
+        if (sp_yaml_enum(doc, items[i], "pos", pos_names, SP_POS_COUNT_, &v, err)) return SP_EINPUT;
         for (size_t j = 0; j < i; j++)
             if ((int)c->pos[j] == v) return sp_yaml_error(err, doc, items[i], "pos lists '%s' twice", pos_names[v]);
         if (n > 1 && v == SP_POS_NONE)
@@ -211,30 +187,30 @@ int sp_config_from_yaml(sp_model_config *c, const sp_yaml_doc *doc, const sp_yam
     const sp_yaml_node *v;
     int e = 0;
     if ((v = sp_yaml_get(map, "alphabet")) && yaml_alphabet(c, doc, v, err)) return SP_EINPUT;
-    if ((v = sp_yaml_get(map, "d_model")) && yaml_size(doc, v, "d_model", 1, SP_CONFIG_MAX_D, &c->d_model, err))
+    if ((v = sp_yaml_get(map, "d_model")) && sp_yaml_size(doc, v, "d_model", 1, SP_CONFIG_MAX_D, &c->d_model, err))
         return SP_EINPUT;
-    if ((v = sp_yaml_get(map, "layers")) && yaml_size(doc, v, "layers", 0, SP_CONFIG_MAX_LAYERS, &c->layers, err))
+    if ((v = sp_yaml_get(map, "layers")) && sp_yaml_size(doc, v, "layers", 0, SP_CONFIG_MAX_LAYERS, &c->layers, err))
         return SP_EINPUT;
-    if ((v = sp_yaml_get(map, "heads")) && yaml_size(doc, v, "heads", 1, SP_CONFIG_MAX_HEADS, &c->heads, err))
+    if ((v = sp_yaml_get(map, "heads")) && sp_yaml_size(doc, v, "heads", 1, SP_CONFIG_MAX_HEADS, &c->heads, err))
         return SP_EINPUT;
-    if ((v = sp_yaml_get(map, "d_ff")) && yaml_size(doc, v, "d_ff", 1, SP_CONFIG_MAX_FF, &c->d_ff, err))
+    if ((v = sp_yaml_get(map, "d_ff")) && sp_yaml_size(doc, v, "d_ff", 1, SP_CONFIG_MAX_FF, &c->d_ff, err))
         return SP_EINPUT;
-    if ((v = sp_yaml_get(map, "max_len")) && yaml_size(doc, v, "max_len", 2, SP_CONFIG_MAX_LEN, &c->max_len, err))
+    if ((v = sp_yaml_get(map, "max_len")) && sp_yaml_size(doc, v, "max_len", 2, SP_CONFIG_MAX_LEN, &c->max_len, err))
         return SP_EINPUT;
     if ((v = sp_yaml_get(map, "norm"))) {
-        if (yaml_enum(doc, v, "norm", norm_names, 3, &e, err)) return SP_EINPUT;
+        if (sp_yaml_enum(doc, v, "norm", norm_names, 3, &e, err)) return SP_EINPUT;
         c->norm = (sp_norm)e;
     }
     if ((v = sp_yaml_get(map, "mask"))) {
-        if (yaml_enum(doc, v, "mask", mask_names, 2, &e, err)) return SP_EINPUT;
+        if (sp_yaml_enum(doc, v, "mask", mask_names, 2, &e, err)) return SP_EINPUT;
         c->mask = (sp_mask)e;
     }
     if ((v = sp_yaml_get(map, "readout"))) {
-        if (yaml_enum(doc, v, "readout", readout_names, 3, &e, err)) return SP_EINPUT;
+        if (sp_yaml_enum(doc, v, "readout", readout_names, 3, &e, err)) return SP_EINPUT;
         c->readout = (sp_readout)e;
     }
     if ((v = sp_yaml_get(map, "heads_out"))) {
-        if (yaml_enum(doc, v, "heads_out", out_names, 3, &e, err)) return SP_EINPUT;
+        if (sp_yaml_enum(doc, v, "heads_out", out_names, 3, &e, err)) return SP_EINPUT;
         c->heads_out = (sp_heads_out)e;
     }
     if ((v = sp_yaml_get(map, "bias")) && sp_yaml_bool(doc, v, "bias", &c->bias, err)) return SP_EINPUT;

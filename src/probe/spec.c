@@ -90,43 +90,14 @@ static int read_int(const sp_yaml_doc *doc, const sp_yaml_node *node, const char
     return SP_OK;
 }
 
-static int read_size(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, long lo,
-                     long hi, size_t *out, sp_error *err)
-{
-    uint64_t v;
-    if (read_int(doc, node, what, lo, hi, &v, err)) return SP_EINPUT;
-    *out = (size_t)v;
-    return SP_OK;
-}
-
-/* One of names[0..n); *out is its index. */
-static int read_enum(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what,
-                     const char *const *names, size_t n, int *out, sp_error *err)
-{
-    const char *s;
-    if (sp_yaml_string(doc, node, what, &s, err)) return SP_EINPUT;
-    char list[256] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(s, names[i])) {
-            *out = (int)i;
-            return SP_OK;
-        }
-        /* a list longer than the buffer is cut short, never overrun */
-        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
-        if (w > 0) used = used + (size_t)w < sizeof list ? used + (size_t)w : sizeof list - 1;
-    }
-    return sp_yaml_error(err, doc, node, "%s must be one of %s, not '%s'", what, list, s);
-}
-
 /* [lo, hi] with 0 <= lo <= hi <= SP_LANG_MAX_LENGTH. */
 static int read_range(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what,
                       sp_range *out, sp_error *err)
 {
     if (node->type != SP_YAML_SEQ || node->n != 2)
         return sp_yaml_error(err, doc, node, "%s must be a list [lo, hi] of two lengths", what);
-    if (read_size(doc, node->items[0], what, 0, SP_LANG_MAX_LENGTH, &out->lo, err) ||
-        read_size(doc, node->items[1], what, 0, SP_LANG_MAX_LENGTH, &out->hi, err))
+    if (sp_yaml_size(doc, node->items[0], what, 0, SP_LANG_MAX_LENGTH, &out->lo, err) ||
+        sp_yaml_size(doc, node->items[1], what, 0, SP_LANG_MAX_LENGTH, &out->hi, err))
         return SP_EINPUT;
     if (out->lo > out->hi)
         return sp_yaml_error(err, doc, node, "%s [%zu, %zu] is inverted: lo must not exceed hi",
@@ -230,13 +201,13 @@ static int read_data(sp_gen_options *o, const sp_yaml_doc *doc, const sp_yaml_no
     const sp_yaml_node *v, *sec, *train_size = NULL, *test_size = NULL;
     int e;
     if ((v = optional(map, "task"))) {
-        if (read_enum(doc, v, "data.task", tasks, 3, &e, err)) return SP_EINPUT;
+        if (sp_yaml_enum(doc, v, "data.task", tasks, 3, &e, err)) return SP_EINPUT;
         o->task = (sp_gen_task)e;
     }
     if ((sec = optional(map, "train"))) {
         if (read_map(doc, sec, "data.train", train_keys, err)) return SP_EINPUT;
         if ((train_size = optional(sec, "size")) &&
-            read_size(doc, train_size, "data.train.size", 1, SP_GEN_MAX_STRINGS, &o->train, err))
+            sp_yaml_size(doc, train_size, "data.train.size", 1, SP_GEN_MAX_STRINGS, &o->train, err))
             return SP_EINPUT;
         if ((v = optional(sec, "lengths")) &&
             read_range(doc, v, "data.train.lengths", &o->train_lengths, err))
@@ -245,7 +216,7 @@ static int read_data(sp_gen_options *o, const sp_yaml_doc *doc, const sp_yaml_no
     if ((sec = optional(map, "test"))) {
         if (read_map(doc, sec, "data.test", test_keys, err)) return SP_EINPUT;
         if ((test_size = optional(sec, "size")) &&
-            read_size(doc, test_size, "data.test.size", 1, SP_GEN_MAX_STRINGS, &o->per_bin, err))
+            sp_yaml_size(doc, test_size, "data.test.size", 1, SP_GEN_MAX_STRINGS, &o->per_bin, err))
             return SP_EINPUT;
         if ((v = optional(sec, "bins"))) {
             if (sp_yaml_expect(doc, v, SP_YAML_SEQ, "data.test.bins", err)) return SP_EINPUT;
@@ -291,7 +262,7 @@ static int read_train(sp_train_options *o, const sp_yaml_doc *doc, const sp_yaml
         read_int(doc, v, "train.steps", 1, MAX_STEPS, &o->steps, err))
         return SP_EINPUT;
     if ((v = optional(map, "batch")) &&
-        read_size(doc, v, "train.batch", 1, MAX_BATCH, &o->batch, err))
+        sp_yaml_size(doc, v, "train.batch", 1, MAX_BATCH, &o->batch, err))
         return SP_EINPUT;
     if ((v = optional(map, "warmup")) &&
         read_int(doc, v, "train.warmup", 0, MAX_STEPS, &o->optim.warmup, err))
@@ -446,7 +417,7 @@ static int read_analysis(sp_probe *p, const sp_yaml_doc *doc, const sp_yaml_node
     p->analysis = 0;
     for (size_t i = 0; i < node->n; i++) {
         int a;
-        if (read_enum(doc, node->items[i], "an analysis", analysis_names, 3, &a, err))
+        if (sp_yaml_enum(doc, node->items[i], "an analysis", analysis_names, 3, &a, err))
             return SP_EINPUT;
         if (p->analysis & 1u << a)
             return sp_yaml_error(err, doc, node->items[i], "analysis '%s' is listed twice",

@@ -385,6 +385,37 @@ int sp_yaml_int(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *wh
     return SP_OK;
 }
 
+int sp_yaml_size(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, long lo,
+                 long hi, size_t *out, sp_error *err)
+{
+    SP_ASSERT(lo >= 0);
+    long v;
+    if (sp_yaml_int(doc, node, what, lo, hi, &v, err)) return SP_EINPUT;
+    *out = (size_t)v;
+    return SP_OK;
+}
+
+int sp_yaml_enum(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what,
+                 const char *const *names, size_t n, int *out, sp_error *err)
+{
+    const char *s;
+    if (sp_yaml_string(doc, node, what, &s, err)) return SP_EINPUT;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(s, names[i])) {
+            *out = (int)i;
+            return SP_OK;
+        }
+    /* the list of names, cut short (never overrun) if it outgrows the buffer */
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n && used + 1 < sizeof list; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0) break;
+        used = used + (size_t)w < sizeof list ? used + (size_t)w : sizeof list - 1;
+    }
+    return sp_yaml_error(err, doc, node, "%s must be one of %s, not '%s'", what, list, s);
+}
+
 int sp_yaml_bool(const sp_yaml_doc *doc, const sp_yaml_node *node, const char *what, bool *out,
                  sp_error *err)
 {
