@@ -327,6 +327,63 @@ static void test_resume_exact(void **state)
     sp_dataset_destroy(va);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    size_t n;
+    unsigned char *b = slurp(from, &n);
+    FILE *f = fopen(to, "wb");
+    if (!f || fwrite(b, 1, n, f) != n || fclose(f)) fail_msg("cannot write %s", to);
+    free(b);
+}
+
+/* A run killed inside a checkpoint, after model.safetensors, best.safetensors and the records
+ * of step 150 were written but before optim.safetensors (still step 100), resumes from step 100
+ * and ends as the uninterrupted run does. */
+static void test_resume_torn_checkpoint(void **state)
+{
+    (void)state;
+    sp_dataset *tr = make_data("dyck-2", "dyck2-data", 600, 100, "1:20", 9, "train");
+    sp_dataset *va = make_data("dyck-2", "dyck2-data", 600, 100, "1:20", 9, "test-1-20");
+    sp_train_options o;
+    sp_train_options_default(&o);
+    o.batch = 16;
+    o.val_every = 50;
+    o.optim.kind = SP_OPT_ADAMW;
+    sp_train_summary s;
+    sp_error err;
+    const char *names[] = {"torn-full", "torn", "torn-150"};
+    uint64_t steps[] = {200, 100, 150};
+    for (size_t i = 0; i < 3; i++) {
+        sp_model *m = small_model(tr, 16, 2, true, SP_NORM_PRE, 4);
+        o.steps = steps[i];
+        if (sp_train(m, tr, va, &o, tu_tmp_path(names[i]), false, &s, &err)) fail_msg("%s", err.msg);
+        sp_model_destroy(m);
+    }
+    static const char *const ahead[] = {"model.safetensors", "best.safetensors", "train.csv", "norms.csv",
+                                        "saturation.csv"};
+    for (size_t i = 0; i < sizeof ahead / sizeof *ahead; i++) {
+        char x[160], y[160];
+        snprintf(x, sizeof x, "%s/torn-150/%s", tu_tmp_dir(), ahead[i]);
+        snprintf(y, sizeof y, "%s/torn/%s", tu_tmp_dir(), ahead[i]);
+        copy_file(x, y);
+    }
+    sp_model *b = small_model(tr, 16, 2, true, SP_NORM_PRE, 77);
+    o.steps = 200;
+    if (sp_train(b, tr, va, &o, tu_tmp_path("torn"), true, &s, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(s.start_step, 100);
+    static const char *const files[] = {"model.safetensors", "best.safetensors", "optim.safetensors", "train.csv",
+                                        "norms.csv", "saturation.csv", "fit.json"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char x[160], y[160];
+        snprintf(x, sizeof x, "%s/torn-full/%s", tu_tmp_dir(), files[i]);
+        snprintf(y, sizeof y, "%s/torn/%s", tu_tmp_dir(), files[i]);
+        same_file(x, y);
+    }
+    sp_model_destroy(b);
+    sp_dataset_destroy(tr);
+    sp_dataset_destroy(va);
+}
+
 static size_t count_lines(const char *path)
 {
     size_t n;
@@ -442,6 +499,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_recognize), cmocka_unit_test(test_loss_predict),
         cmocka_unit_test(test_batch_plan),     cmocka_unit_test(test_resume_exact),
+        cmocka_unit_test(test_resume_torn_checkpoint),
         cmocka_unit_test(test_records),        cmocka_unit_test(test_non_finite_stops),
         cmocka_unit_test(test_norm_growth),    cmocka_unit_test(test_learns_dyck1),
         cmocka_unit_test(test_learns_anbn),

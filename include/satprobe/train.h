@@ -33,11 +33,15 @@ typedef struct sp_train_options {
     double saturation_scale;   /* C of the saturation level (1000) */
     bool progress;             /* progress bar on a terminal */
     FILE *log;                 /* one line per validation and the closing summary; NULL: none */
+    /* Called after every optimizer step with the step just done (a sweep's own progress
+     * display); NULL: none. */
+    void (*on_step)(void *ctx, uint64_t step);
+    void *on_step_ctx;
 } sp_train_options;
 
 /* 1000 steps, batch 32, AdamW defaults, seed 1, loss from the model's heads, next_weight 1,
  * validation every 100 steps, no early stopping, norms every 10 steps, saturation over 256
- * strings at C = 1000, no progress, no log. */
+ * strings at C = 1000, no progress, no log, no step callback. */
 void sp_train_options_default(sp_train_options *o);
 
 const char *sp_loss_kind_name(sp_loss_kind k);

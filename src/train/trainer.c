@@ -255,10 +255,13 @@ static int save_optim(trainer *tr, sp_error *err)
                          {"best_step", best_step},
                          {"bad_validations", bad}};
     bool adam = tr->opt.cfg.kind != SP_OPT_SGD;
-    sp_st_tensor ts[2] = {{.name = "m", .ndim = 1, .shape = {tr->n}, .data = tr->opt.m},
-                          {.name = "v", .ndim = 1, .shape = {adam ? tr->n : 0}, .data = tr->opt.v}};
+    /* the parameters too, so that this one file, written last, is the whole state a resumed
+     * run needs: model.safetensors may already be a step ahead of it */
+    sp_st_tensor ts[3] = {{.name = "m", .ndim = 1, .shape = {tr->n}, .data = tr->opt.m},
+                          {.name = "v", .ndim = 1, .shape = {adam ? tr->n : 0}, .data = tr->opt.v},
+                          {.name = "params", .ndim = 1, .shape = {tr->n}, .data = sp_model_param_slab(tr->m)}};
     char *path = sp_path_join(tr->dir, "optim.safetensors");
-    int status = sp_st_write(path, ts, 2, meta, sizeof meta / sizeof *meta, err);
+    int status = sp_st_write(path, ts, 3, meta, sizeof meta / sizeof *meta, err);
     free(path);
     return status;
 }
@@ -276,7 +279,8 @@ static int checkpoint(trainer *tr, bool best, sp_error *err)
     if (!status) status = sp_csv_write(&tr->train_csv, err);
     if (!status) status = sp_csv_write(&tr->norms_csv, err);
     if (!status) status = sp_csv_write(&tr->sat_csv, err);
-    /* the optimizer state last: a run interrupted in between resumes from the previous one */
+    /* the optimizer state (with the parameters) last: a run interrupted before it resumes from
+     * the previous checkpoint, whatever of the files above it had already replaced */
     if (!status) status = save_optim(tr, err);
     return status;
 }
@@ -319,18 +323,20 @@ static int load_state(trainer *tr, sp_error *err)
         sp_strbuf_free(&a);
         sp_strbuf_free(&b);
     }
-    if (!status) memcpy(sp_model_param_slab(tr->m), sp_model_param_slab(saved), tr->n * sizeof(float));
     if (!status) status = sp_st_read(opath, &f, err);
     if (!status) {
         const char *kind = sp_st_metadata(f, "optimizer");
-        const sp_st_tensor *m = sp_st_find(f, "m"), *v = sp_st_find(f, "v");
+        const sp_st_tensor *m = sp_st_find(f, "m"), *v = sp_st_find(f, "v"), *p = sp_st_find(f, "params");
         bool adam = tr->opt.cfg.kind != SP_OPT_SGD;
         if (!kind || strcmp(kind, sp_opt_kind_name(tr->opt.cfg.kind)))
             status = sp_error_set(err, SP_EINPUT, opath, 0, 0, "it holds the state of optimizer '%s', not '%s'",
                                   kind ? kind : "?", sp_opt_kind_name(tr->opt.cfg.kind));
         else if (!m || !v || m->ndim != 1 || m->shape[0] != tr->n || v->ndim != 1 || v->shape[0] != (adam ? tr->n : 0))
             status = sp_error_set(err, SP_EINPUT, opath, 0, 0, "its moment tensors do not fit the model");
+        else if (!p || p->ndim != 1 || p->shape[0] != tr->n)
+            status = sp_error_set(err, SP_EINPUT, opath, 0, 0, "it holds no parameters of this model's size");
         else {
+            memcpy(sp_model_param_slab(tr->m), p->data, tr->n * sizeof(float));
             memcpy(tr->opt.m, m->data, tr->n * sizeof(float));
             if (adam) memcpy(tr->opt.v, v->data, tr->n * sizeof(float));
             status = meta_u64(f, opath, "step", &tr->opt.step, err);
@@ -633,6 +639,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
         if (stop && !status && o->log)
             fprintf(o->log, "stopping early: no better validation loss in %llu validations (best %.4f at step %llu)\n",
                     (unsigned long long)tr.bad, tr.best_val_loss, (unsigned long long)tr.best_step);
+        if (o->on_step) o->on_step(o->on_step_ctx, step);
         if (bar.on) {
             char text[160];
             double rate = (double)(step - start) / (now() - tstep);
