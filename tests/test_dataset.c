@@ -815,9 +815,49 @@ static void test_reader_errors(void **state)
     sp_lang_destroy(lang);
 }
 
+/* A slice holds the same examples, next-symbol rows included, as the part of the split it
+ * copies; the whole split and empty slices too. */
+static void test_slice(void **state)
+{
+    (void)state;
+    sp_lang *lang = tu_load_zoo("dyck-2");
+    sp_gen_options o;
+    small_options(&o);
+    o.train = 200;
+    sp_gen_summary sum;
+    const char *dir = path_in("slice");
+    generate(lang, dir, &o, &sum);
+    sp_dataset *ds = load(dir, "train");
+    assert_true(ds->has_next);
+    size_t cuts[][2] = {{0, 200}, {0, 0}, {200, 200}, {17, 140}, {199, 200}};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        size_t from = cuts[c][0], to = cuts[c][1];
+        sp_dataset *sl = sp_dataset_slice(ds, from, to, c == 3 ? "part" : NULL);
+        assert_string_equal(sl->split, c == 3 ? "part" : "train");
+        assert_int_equal(sl->count, to - from);
+        assert_int_equal(sl->k, ds->k);
+        for (size_t a = 0; a < ds->k; a++) assert_string_equal(sl->symbols[a], ds->symbols[a]);
+        for (size_t i = 0; i < sl->count; i++) {
+            assert_true(same_string(sl, i, ds, from + i));
+            assert_int_equal(sl->label[i], ds->label[from + i]);
+            assert_int_equal(sl->edits[i], ds->edits[from + i]);
+            size_t n = sl->start[i + 1] - sl->start[i];
+            for (size_t j = 0; j <= n; j++) {
+                size_t r = sl->start[i] + i + j, q = ds->start[from + i] + from + i + j;
+                assert_int_equal(sl->end[r], ds->end[q]);
+                assert_memory_equal(sl->next + r * ds->k, ds->next + q * ds->k, ds->k * sizeof *ds->next);
+            }
+        }
+        sp_dataset_destroy(sl);
+    }
+    sp_dataset_destroy(ds);
+    sp_lang_destroy(lang);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slice),
         cmocka_unit_test(test_properties),       cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_flare_round_trip), cmocka_unit_test(test_predict_task),
         cmocka_unit_test(test_length_dist),      cmocka_unit_test(test_uniform_inclusion),

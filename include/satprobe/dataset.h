@@ -114,4 +114,8 @@ void sp_dataset_splits_free(char **names, size_t n);
 int sp_dataset_load(const char *dir, const char *split, sp_dataset **out, sp_error *err);
 void sp_dataset_destroy(sp_dataset *ds);
 
+/* A new dataset holding examples from..to-1 of ds (from <= to <= count), named `split` (NULL:
+ * ds's name); the caller destroys it. */
+sp_dataset *sp_dataset_slice(const sp_dataset *ds, size_t from, size_t to, const char *split);
+
 #endif

@@ -73,4 +73,13 @@ char *sp_path_join(const char *dir, const char *name);
  * max bytes is SP_EINPUT; a file that cannot be read SP_EIO; errors read "PATH: what". */
 int sp_read_file(const char *path, size_t max, char **text, size_t *len, sp_error *err);
 
+/* Whether path names anything (stat succeeds). */
+bool sp_path_exists(const char *path);
+/* mkdir -p: create path and its missing parents. SP_EIO when a part cannot be made. */
+int sp_mkdirs(const char *path, sp_error *err);
+/* Delete a directory tree (or a file); symlinks are removed, never followed. */
+void sp_remove_tree(const char *path);
+/* Copy a file's bytes to `to`, written atomically. */
+int sp_copy_file(const char *from, const char *to, sp_error *err);
+
 #endif

@@ -21,9 +21,14 @@ char *sp_path_join(const char *a, const char *b)
     return p;
 }
 
-/* Delete a directory tree we created (no symlinks are followed: lstat, unlink). */
-static void remove_tree(const char *path)
+/* No symlinks are followed: lstat, unlink. */
+void sp_remove_tree(const char *path)
 {
+    struct stat top;
+    if (lstat(path, &top) == 0 && !S_ISDIR(top.st_mode)) {
+        unlink(path);
+        return;
+    }
     DIR *dir = opendir(path);
     if (dir) {
         struct dirent *e;
@@ -31,7 +36,7 @@ static void remove_tree(const char *path)
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
             char *child = sp_path_join(path, e->d_name);
             struct stat st;
-            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(child);
+            if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode)) sp_remove_tree(child);
             else unlink(child);
             free(child);
         }
@@ -176,7 +181,7 @@ int sp_outdir_commit(sp_outdir *d, sp_error *err)
                               strerror(errno));
         if (old) rename(old, d->target);
     } else if (!status) {
-        if (old) remove_tree(old);
+        if (old) sp_remove_tree(old);
         sync_dir(d->parent);
         free(d->tmp);
         d->tmp = NULL;
@@ -189,7 +194,7 @@ int sp_outdir_commit(sp_outdir *d, sp_error *err)
 
 void sp_outdir_abort(sp_outdir *d)
 {
-    if (d->tmp) remove_tree(d->tmp);
+    if (d->tmp) sp_remove_tree(d->tmp);
     release(d);
 }
 
@@ -334,4 +339,43 @@ int sp_write_file_atomic(const char *path, const char *bytes, size_t len, sp_err
     if (status) return status;
     sp_strbuf_append(&f.buf, bytes, len);
     return sp_outfile_close(&f, err);
+}
+
+bool sp_path_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int sp_mkdirs(const char *path, sp_error *err)
+{
+    char *p = sp_strdup(path);
+    int status = SP_OK;
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c) continue;
+        char saved = *c;
+        *c = '\0';
+        if (mkdir(p, 0777) && errno != EEXIST) {
+            status = sp_error_set(err, SP_EIO, p, 0, 0, "cannot create: %s", strerror(errno));
+            break;
+        }
+        *c = saved;
+        if (!saved) break;
+    }
+    struct stat st;
+    if (!status && (stat(path, &st) || !S_ISDIR(st.st_mode)))
+        status = sp_error_set(err, SP_EIO, path, 0, 0, "not a directory");
+    free(p);
+    return status;
+}
+
+int sp_copy_file(const char *from, const char *to, sp_error *err)
+{
+    char *text;
+    size_t len;
+    int status = sp_read_file(from, (size_t)1 << 40, &text, &len, err);
+    if (status) return status;
+    status = sp_write_file_atomic(to, text, len, err);
+    free(text);
+    return status;
 }
