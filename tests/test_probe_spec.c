@@ -411,7 +411,30 @@ static void test_bad_models(void **state)
                  5, 25, "heads_out predict cannot be trained on data.task recognize");
     expect_error(MODELS("  - name: m\ndata: {task: predict}\n"), 4, 5,
                  "heads_out recognize cannot be trained on data.task predict");
+    expect_error(MODELS("  - name: m\n    train: {lr: 0}\n"), 5, 17, "train.lr must be > 0, not 0");
+    expect_error(MODELS("  - name: m\n    train: {seeds: [1]}\n"), 5, 13, "unknown key 'seeds' in train");
+    expect_error(MODELS("  - name: m\n    train: {steps: 10, schedule: cosine, warmup: 10}\n"), 5, 50,
+                 "needs total steps (10) > warmup steps (10)");
 #undef MODELS
+}
+
+/* A model's own train keys are read over the probe's; the other models keep the probe's. */
+static void test_model_train(void **state)
+{
+    (void)state;
+    sp_probe *p = parse_ok("name: t\nlanguages: [grammars/dyck-1.yaml]\n"
+                           "train: {steps: 300, lr: 2e-3, weight_decay: 0.5}\n"
+                           "models:\n  - name: a\n  - name: b\n    train: {weight_decay: 0, steps: 50}\n");
+    assert_int_equal(p->nmodels, 2);
+    assert_int_equal(p->models[0].train.steps, 300);
+    assert_true(p->models[0].train.optim.weight_decay == 0.5);
+    assert_true(p->models[0].train.optim.lr == 2e-3);
+    assert_int_equal(p->models[1].train.steps, 50);
+    assert_int_equal(p->models[1].train.optim.total, 50);
+    assert_true(p->models[1].train.optim.weight_decay == 0);
+    assert_true(p->models[1].train.optim.lr == 2e-3);
+    assert_int_equal(p->train.steps, 300);
+    sp_probe_destroy(p);
 }
 
 int main(void)
@@ -421,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_globs),     cmocka_unit_test(test_load),
         cmocka_unit_test(test_bad_top),   cmocka_unit_test(test_bad_data),
         cmocka_unit_test(test_bad_train), cmocka_unit_test(test_bad_models),
+        cmocka_unit_test(test_model_train),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

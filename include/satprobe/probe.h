@@ -33,6 +33,8 @@ typedef struct sp_probe_model {
     /* Read by sp_config_from_yaml over the defaults and checked, with no alphabet (k = 0): the
      * alphabet is each language's, set with sp_config_set_alphabet on a copy at run time. */
     sp_model_config config;
+    /* The probe's `train` with the model's own `train` keys read over it (seed still unset). */
+    sp_train_options train;
 } sp_probe_model;
 
 typedef struct sp_probe {
@@ -104,5 +106,46 @@ int sp_shard_parse(const char *s, sp_shard *out, sp_error *err);
 int sp_shard_from_env(sp_shard *out, bool *found, sp_error *err);
 /* Whether cell `cell_index` belongs to the shard. */
 bool sp_shard_has(const sp_shard *s, size_t cell_index);
+
+/* ---- running a probe (src/probe/run*.c; docs/results.md) ---- */
+
+typedef struct sp_probe_run_options {
+    const char *out_dir;     /* the results directory (created when missing) */
+    const char *probe_path;  /* the probe file, copied to out_dir/probe.yaml */
+    const char *source_dir;  /* relative paths in probe.json are relative to it; NULL: absolute */
+    bool sharded;            /* run only the cells of `shard` */
+    sp_shard shard;
+    size_t jobs;             /* cells run in parallel (worker processes); 1: in this process */
+    bool force;              /* out_dir holds another probe's results: replace them */
+    bool progress;           /* a progress bar on a terminal */
+    FILE *log;               /* a line per cell started and finished; NULL: none */
+} sp_probe_run_options;
+
+typedef struct sp_probe_run_summary {
+    size_t cells;            /* in the probe */
+    size_t in_shard;         /* cells this run was responsible for */
+    size_t skipped;          /* of those, finished before this run */
+    size_t ran;              /* of those, trained or evaluated now */
+    size_t finished;         /* cells of the whole probe with cell.json after the run */
+    bool reported;           /* every cell is finished, so summary, CSVs and plots were written */
+    double seconds;
+} sp_probe_run_summary;
+
+/* Run the probe's cells (those of the shard when sharded) into out_dir: datasets into data/
+ * (kept between runs, keyed by content), each cell's training and evaluation into cells/, the
+ * constructions into constructions/. Finished cells are skipped; a cell interrupted in training
+ * resumes from its last checkpoint. When every cell of the probe is finished, the rendered files
+ * are written (sp_report_write) with manifest.json. Errors: SP_EINPUT for a probe whose grammars
+ * or constructions do not load, or an out_dir holding another probe's results without force;
+ * SP_EIO for files; the error of the first cell that failed otherwise. */
+int sp_probe_run(const sp_probe *p, const sp_probe_run_options *o, sp_probe_run_summary *s,
+                 sp_error *err);
+
+/* Combine result directories of one probe (shards, or partial runs) into out_dir: every
+ * finished cell and construction is copied (a cell finished in two inputs must be the same
+ * bytes), then the rendered files and manifest.json are written. Errors: SP_EINPUT when the
+ * inputs hold different probes (their probe.json differ) or disagree on a cell. */
+int sp_probe_merge(const char *const *dirs, size_t ndirs, const char *out_dir,
+                   sp_probe_run_summary *s, sp_error *err);
 
 #endif

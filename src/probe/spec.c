@@ -306,15 +306,18 @@ static int read_train(sp_train_options *o, const sp_yaml_doc *doc, const sp_yaml
     return SP_OK;
 }
 
-static int read_model(sp_probe_model *m, const sp_yaml_doc *doc, const sp_yaml_node *map,
-                      sp_error *err)
+/* A model's `train` is read over the probe's, so it states only what differs. */
+static int read_model(sp_probe_model *m, const sp_train_options *train, const sp_yaml_doc *doc,
+                      const sp_yaml_node *map, sp_error *err)
 {
-    static const char *const keys[] = {"name", "config", NULL};
+    static const char *const keys[] = {"name", "config", "train", NULL};
     if (read_map(doc, map, "a model", keys, err)) return SP_EINPUT;
     const sp_yaml_node *v;
     if (sp_yaml_require(doc, map, "name", &v, err) ||
         read_name(doc, v, "model name", &m->name, err))
         return SP_EINPUT;
+    m->train = *train;
+    if ((v = optional(map, "train")) && read_train(&m->train, doc, v, err)) return SP_EINPUT;
     if (!(v = optional(map, "config"))) return SP_OK;
     if (sp_yaml_expect(doc, v, SP_YAML_MAP, "config", err)) return SP_EINPUT;
     const sp_yaml_node *a = sp_yaml_get(v, "alphabet");
@@ -361,7 +364,7 @@ static int read_models(sp_probe *p, const sp_yaml_doc *doc, const sp_yaml_node *
     p->nmodels = node->n;
     for (size_t i = 0; i < node->n; i++) sp_config_init(&p->models[i].config);
     for (size_t i = 0; i < node->n; i++) {
-        if (read_model(&p->models[i], doc, node->items[i], err)) return SP_EINPUT;
+        if (read_model(&p->models[i], &p->train, doc, node->items[i], err)) return SP_EINPUT;
         for (size_t j = 0; j < i; j++)
             if (!strcmp(p->models[j].name, p->models[i].name))
                 return sp_yaml_error(err, doc, sp_yaml_get(node->items[i], "name"),
