@@ -32,6 +32,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
 int cmd_saturation(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* Print "satprobe CMD: message" to stderr and return CLI_USAGE. */
 #if defined(__GNUC__)

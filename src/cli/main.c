@@ -19,6 +19,9 @@ static const cli_command commands[] = {
     {"eval", "accuracy per length bin in soft, scaled, saturated and hard attention", cmd_eval},
     {"heads", "per attention head: positions attended under scaled parameters", cmd_heads},
     {"saturation", "cosine similarity of representations under theta and C*theta", cmd_saturation},
+    {"probe", "run a probe file: train and evaluate every cell, write tables and plots", cmd_probe},
+    {"report", "render a results directory's tables and plots again, without training", cmd_report},
+    {"merge", "combine the results directories of a probe's shards", cmd_merge},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

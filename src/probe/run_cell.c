@@ -1,0 +1,413 @@
+/* One cell of a probe: hold out validation strings from the training split, train (or resume,
+ * or take the finished training as it is), evaluate, and write cell.json last. And one
+ * construction, evaluated on its language's test splits. */
+#include "run_impl.h"
+#include "satprobe/alloc.h"
+#include "satprobe/fsutil.h"
+#include "satprobe/rng.h"
+#include "satprobe/train.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Validation strings: the last tenth of the training split, at most this many. */
+#define MAX_VALIDATION 1000
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+char *run_cell_dir(const run_ctx *c, const sp_probe_cell *cell)
+{
+    const sp_probe *p = c->p;
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_printf(&sb, "%s/cells/%s/%s/seed-%lu", c->out_dir, c->langs[cell->language].id,
+                     p->models[cell->model].name, p->seeds[cell->seed]);
+    return sb.buf;
+}
+
+static bool file_in(const char *dir, const char *name)
+{
+    char *f = sp_path_join(dir, name);
+    bool yes = sp_path_exists(f);
+    free(f);
+    return yes;
+}
+
+bool run_cell_done(const run_ctx *c, const sp_probe_cell *cell)
+{
+    char *dir = run_cell_dir(c, cell);
+    bool yes = file_in(dir, "cell.json");
+    free(dir);
+    return yes;
+}
+
+char *run_cons_file(const run_ctx *c, size_t j)
+{
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_strbuf_printf(&sb, "%s/constructions/%s.json", c->out_dir, c->cons[j].id);
+    return sb.buf;
+}
+
+uint64_t run_cell_remaining(const run_ctx *c, const sp_probe_cell *cell)
+{
+    uint64_t steps = c->p->models[cell->model].train.steps;
+    char *dir = run_cell_dir(c, cell);
+    uint64_t done = 0;
+    if (file_in(dir, "trained.json")) done = steps;
+    else if (file_in(dir, "optim.safetensors")) {
+        /* train.csv holds a row per step up to the last checkpoint */
+        char *f = sp_path_join(dir, "train.csv"), *text;
+        size_t len;
+        sp_error e;
+        if (!sp_read_file(f, (size_t)1 << 32, &text, &len, &e)) {
+            for (size_t i = 0; i < len; i++) done += text[i] == '\n';
+            done = done ? done - 1 : 0;
+            free(text);
+        }
+        free(f);
+    }
+    free(dir);
+    return done < steps ? steps - done : 0;
+}
+
+/* The loss follows the model's heads, restricted to what the data holds. */
+static sp_loss_kind loss_for(sp_heads_out h, sp_gen_task task)
+{
+    if (h == SP_OUT_RECOGNIZE || task == SP_TASK_RECOGNIZE) return SP_LOSS_RECOGNIZE;
+    if (h == SP_OUT_PREDICT || task == SP_TASK_PREDICT) return SP_LOSS_PREDICT;
+    return SP_LOSS_BOTH;
+}
+
+static void fit_json(sp_json_writer *w, const char *key, const sp_fit *f, const char *exponent)
+{
+    sp_json_key(w, key);
+    sp_json_object_begin_inline(w);
+    sp_json_key(w, "a");
+    sp_json_double(w, f->a);
+    sp_json_key(w, exponent);
+    sp_json_double(w, f->b);
+    sp_json_key(w, "r2");
+    sp_json_double(w, f->r2);
+    sp_json_object_end(w);
+}
+
+/* trained.json: what cell.json takes from training; no times, so that it is reproducible. */
+static int write_trained(const char *dir, const sp_train_summary *s, sp_error *err)
+{
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_json_writer w;
+    sp_json_writer_init(&w, &sb, true);
+    sp_json_object_begin(&w);
+    sp_json_key(&w, "steps");
+    sp_json_uint(&w, s->steps);
+    sp_json_key(&w, "stopped_early");
+    sp_json_bool(&w, s->stopped_early);
+    sp_json_key(&w, "best_step");
+    sp_json_uint(&w, s->best_step);
+    sp_json_key(&w, "norm_start");
+    sp_json_double(&w, s->norm_start);
+    sp_json_key(&w, "norm_end");
+    sp_json_double(&w, s->norm_end);
+    sp_json_key(&w, "fit");
+    if (s->has_fit) {
+        sp_json_object_begin_inline(&w);
+        fit_json(&w, "sqrt", &s->fit_sqrt, "b");
+        fit_json(&w, "power", &s->fit_power, "p");
+        sp_json_object_end(&w);
+    } else
+        sp_json_null(&w);
+    sp_json_object_end(&w);
+    sp_strbuf_putc(&sb, '\n');
+    char *path = sp_path_join(dir, "trained.json");
+    int status = sp_write_file_atomic(path, sb.buf, sb.len, err);
+    free(path);
+    sp_strbuf_free(&sb);
+    return status;
+}
+
+/* A JSON value written again through the writer (numbers keep their value exactly). */
+static void copy_value(sp_json_writer *w, const sp_json_value *v)
+{
+    switch (v->type) {
+    case SP_JSON_NULL: sp_json_null(w); break;
+    case SP_JSON_BOOL: sp_json_bool(w, v->boolean); break;
+    case SP_JSON_NUMBER:
+        if (v->is_int) sp_json_int(w, v->integer);
+        else sp_json_double(w, v->number);
+        break;
+    case SP_JSON_STRING: sp_json_string_n(w, v->str, v->len); break;
+    case SP_JSON_ARRAY:
+        sp_json_array_begin_inline(w);
+        for (size_t i = 0; i < v->n; i++) copy_value(w, v->items[i]);
+        sp_json_array_end(w);
+        break;
+    case SP_JSON_OBJECT:
+        sp_json_object_begin_inline(w);
+        for (size_t i = 0; i < v->n; i++) {
+            sp_json_key(w, v->keys[i]);
+            copy_value(w, v->items[i]);
+        }
+        sp_json_object_end(w);
+        break;
+    }
+}
+
+static int read_json(const char *path, sp_json_value **out, sp_error *err)
+{
+    char *text;
+    size_t len;
+    int status = sp_read_file(path, (size_t)1 << 26, &text, &len, err);
+    if (status) return status;
+    status = sp_json_parse(text, len, out, err);
+    free(text);
+    if (status) snprintf(err->file, sizeof err->file, "%s", path);
+    return status;
+}
+
+/* The last saturation level recorded: the second field of saturation.csv's last row. */
+static int last_saturation(const char *dir, double *out, sp_error *err)
+{
+    char *path = sp_path_join(dir, "saturation.csv"), *text;
+    size_t len;
+    int status = sp_read_file(path, (size_t)1 << 30, &text, &len, err);
+    if (!status) {
+        size_t end = len;
+        while (end && text[end - 1] == '\n') end--;
+        size_t start = end;
+        while (start && text[start - 1] != '\n') start--;
+        const char *comma = memchr(text + start, ',', end - start);
+        char *e = NULL;
+        if (start && comma) *out = strtod(comma + 1, &e);
+        if (!start || !comma || e == comma + 1)
+            status = sp_error_set(err, SP_EINPUT, path, 0, 0, "no saturation level recorded");
+        free(text);
+    }
+    free(path);
+    return status;
+}
+
+static int write_time(const char *dir, double train_s, double eval_s, sp_error *err)
+{
+    char text[160];
+    int n = snprintf(text, sizeof text, "{\"train_seconds\": %.3f, \"eval_seconds\": %.3f}\n",
+                     train_s, eval_s);
+    char *path = sp_path_join(dir, "cell.time.json");
+    int status = sp_write_file_atomic(path, text, (size_t)n, err);
+    free(path);
+    return status;
+}
+
+/* Train the cell unless trained.json says it was; m holds the trained model after. */
+static int train_cell(run_ctx *c, const sp_probe_cell *cell, const char *dir, sp_model **m,
+                      uint64_t *trained, size_t *ntrain, size_t *nval, sp_error *err)
+{
+    const sp_probe *p = c->p;
+    const sp_probe_model *pm = &p->models[cell->model];
+    sp_dataset *full = NULL, *train = NULL, *val = NULL;
+    int status = sp_dataset_load(c->langs[cell->language].data_dir, "train", &full, err);
+    if (status) return status;
+    if (full->count < 2) {
+        status = sp_error_set(err, SP_EINPUT, c->langs[cell->language].path, 0, 0,
+                              "the training split has %zu strings: too few to hold out validation "
+                              "strings",
+                              full->count);
+        sp_dataset_destroy(full);
+        return status;
+    }
+    size_t V = full->count / 10;
+    V = V < 1 ? 1 : V > MAX_VALIDATION ? MAX_VALIDATION : V;
+    train = sp_dataset_slice(full, 0, full->count - V, "train");
+    val = sp_dataset_slice(full, full->count - V, full->count, "validation");
+    *ntrain = train->count;
+    *nval = val->count;
+    sp_model_config cfg;
+    sp_config_init(&cfg);
+    sp_config_copy(&cfg, &pm->config);
+    sp_config_set_alphabet(&cfg, (const char *const *)full->symbols, full->k);
+    sp_dataset_destroy(full);
+    char *model_path = sp_path_join(dir, "model.safetensors");
+    if (file_in(dir, "trained.json")) {
+        status = sp_model_load(model_path, m, err);
+    } else {
+        status = sp_model_new(&cfg, m, err);
+        if (!status) {
+            gsl_rng *r = sp_rng_new(p->seeds[cell->seed]);
+            sp_model_init_random(*m, r);
+            gsl_rng_free(r);
+            sp_train_options o = pm->train;
+            o.seed = p->seeds[cell->seed];
+            o.loss = loss_for(cfg.heads_out, p->data.task);
+            o.progress = false;
+            o.log = NULL;
+            o.on_step = c->on_step;
+            o.on_step_ctx = c->on_step_ctx;
+            sp_train_summary s;
+            bool resume = file_in(dir, "optim.safetensors");
+            status = sp_train(*m, train, val, &o, dir, resume, &s, err);
+            if (!status) {
+                *trained = s.steps - s.start_step;
+                status = write_trained(dir, &s, err);
+            }
+        }
+    }
+    free(model_path);
+    sp_config_free(&cfg);
+    sp_dataset_destroy(train);
+    sp_dataset_destroy(val);
+    return status;
+}
+
+/* Temporary files of atomic writes a killed run left behind (".NAME.tmp-XXXXXX"): no one else
+ * writes into a cell's directory while this run owns it. */
+static void remove_leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            char *f = sp_path_join(dir, e->d_name);
+            sp_remove_tree(f);
+            free(f);
+        }
+    closedir(d);
+}
+
+int run_cell(run_ctx *c, const sp_probe_cell *cell, uint64_t *trained, sp_error *err)
+{
+    const sp_probe *p = c->p;
+    *trained = 0;
+    char *dir = run_cell_dir(c, cell);
+    int status = sp_mkdirs(dir, err);
+    if (!status) remove_leftovers(dir);
+    sp_model *m = NULL;
+    size_t ntrain = 0, nval = 0;
+    double t0 = now();
+    if (!status) status = train_cell(c, cell, dir, &m, trained, &ntrain, &nval, err);
+    double t1 = now();
+    sp_json_value *tj = NULL;
+    char *tpath = sp_path_join(dir, "trained.json");
+    if (!status) status = read_json(tpath, &tj, err);
+    free(tpath);
+    double sat = 0;
+    bool want_sat = p->analysis & SP_ANALYSIS_SATURATION;
+    if (!status && want_sat) status = last_saturation(dir, &sat, err);
+    run_testset t;
+    bool have_t = false;
+    if (!status) have_t = !(status = run_testset_load(c, cell->language, &t, err));
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    if (!status) {
+        sp_json_writer w;
+        sp_json_writer_init(&w, &sb, true);
+        sp_json_object_begin(&w);
+        sp_json_key(&w, "language");
+        sp_json_string(&w, c->langs[cell->language].id);
+        sp_json_key(&w, "model");
+        sp_json_string(&w, p->models[cell->model].name);
+        sp_json_key(&w, "seed");
+        sp_json_uint(&w, p->seeds[cell->seed]);
+        for (size_t i = 0; i < tj->n; i++) {
+            sp_json_key(&w, tj->keys[i]);
+            copy_value(&w, tj->items[i]);
+        }
+        sp_json_key(&w, "train_strings");
+        sp_json_uint(&w, ntrain);
+        sp_json_key(&w, "val_strings");
+        sp_json_uint(&w, nval);
+        sp_json_key(&w, "saturation");
+        if (want_sat) sp_json_double(&w, sat);
+        else sp_json_null(&w);
+        status = run_evaluate(m, &t, p->data.task, p->modes, p->nmodes,
+                              p->analysis & SP_ANALYSIS_HEADS, &w, err);
+        if (!status && !(p->analysis & SP_ANALYSIS_HEADS)) {
+            sp_json_key(&w, "heads");
+            sp_json_null(&w);
+        }
+        sp_json_object_end(&w);
+        sp_strbuf_putc(&sb, '\n');
+    }
+    double t2 = now();
+    /* the time first: cell.json's presence means the cell is complete */
+    if (!status) status = write_time(dir, t1 - t0, t2 - t1, err);
+    if (!status) {
+        char *path = sp_path_join(dir, "cell.json");
+        status = sp_write_file_atomic(path, sb.buf, sb.len, err);
+        free(path);
+    }
+    sp_strbuf_free(&sb);
+    if (have_t) run_testset_free(&t);
+    sp_json_free(tj);
+    sp_model_destroy(m);
+    free(dir);
+    return status;
+}
+
+int run_construction(run_ctx *c, size_t j, sp_error *err)
+{
+    const sp_probe *p = c->p;
+    const run_cons *rc = &c->cons[j];
+    SP_ASSERT(rc->language >= 0);
+    /* the probe's modes, then the claims it does not list */
+    sp_mode modes[SP_EVAL_MAX_MODES];
+    size_t n = 0;
+    for (size_t i = 0; i < p->nmodes + rc->c->nclaims; i++) {
+        const sp_mode *m = i < p->nmodes ? &p->modes[i] : &rc->c->claims[i - p->nmodes];
+        bool dup = false;
+        for (size_t k = 0; k < n; k++) dup |= modes[k].kind == m->kind && modes[k].scale == m->scale;
+        if (dup) continue;
+        if (n == SP_EVAL_MAX_MODES)
+            return sp_error_set(err, SP_EINPUT, rc->path, 0, 0,
+                                "the probe's modes and the construction's claims make more than "
+                                "%d modes",
+                                SP_EVAL_MAX_MODES);
+        modes[n++] = *m;
+    }
+    run_testset t;
+    int status = run_testset_load(c, (size_t)rc->language, &t, err);
+    if (status) return status;
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_json_writer w;
+    sp_json_writer_init(&w, &sb, true);
+    sp_json_object_begin(&w);
+    sp_json_key(&w, "construction");
+    sp_json_string(&w, rc->c->name);
+    sp_json_key(&w, "language");
+    sp_json_string(&w, c->langs[rc->language].id);
+    sp_json_key(&w, "claims");
+    sp_json_array_begin_inline(&w);
+    for (size_t i = 0; i < rc->c->nclaims; i++) {
+        char buf[64];
+        sp_mode_format(&rc->c->claims[i], buf, sizeof buf);
+        sp_json_string(&w, buf);
+    }
+    sp_json_array_end(&w);
+    sp_json_key(&w, "description");
+    sp_json_string(&w, rc->c->description);
+    status = run_evaluate(rc->c->model, &t, p->data.task, modes, n, false, &w, err);
+    sp_json_object_end(&w);
+    sp_strbuf_putc(&sb, '\n');
+    if (!status) {
+        char *dir = sp_path_join(c->out_dir, "constructions");
+        status = sp_mkdirs(dir, err);
+        free(dir);
+    }
+    if (!status) {
+        char *path = run_cons_file(c, j);
+        status = sp_write_file_atomic(path, sb.buf, sb.len, err);
+        free(path);
+    }
+    sp_strbuf_free(&sb);
+    run_testset_free(&t);
+    return status;
+}
