@@ -140,6 +140,10 @@ static int read_cell_json(const report *r, report_cell *c, const char *path, sp_
         return sp_error_set(err, SP_EINPUT, path, 0, 0, "a cell must be an object, not %s",
                             sp_json_type_name(c->doc->type));
     status = check_identity(r, c, path, err);
+    const sp_json_value *why = sp_json_get(c->doc, "untrained");
+    if (!status && why && why->type != SP_JSON_STRING)
+        status = sp_error_set(err, SP_EINPUT, path, 0, 0, "\"untrained\" must be a string");
+    if (!status && why) c->untrained = why->str;
     if (!status) status = sp_report_get_int(c->doc, "steps", path, &c->steps, err);
     if (!status) status = sp_report_get_num(c->doc, "norm_start", true, path, &c->norm_start, err);
     if (!status) status = sp_report_get_num(c->doc, "norm_end", true, path, &c->norm_end, err);
@@ -188,15 +192,16 @@ static int read_cell(const report *r, report_cell *c, sp_error *err)
     c->finished = exists(path, err, &status);
     if (c->finished) {
         status = read_cell_json(r, c, path, err);
-        if (!status)
+        /* a cell without training data has no records */
+        if (!status && !c->untrained)
             status = read_table(&c->train, c->dir, "train.csv",
                                 "step,loss,train_acc,val_loss,val_acc,lr", 6, err);
-        if (!status)
+        if (!status && !c->untrained)
             status = read_table(&c->norms, c->dir, "norms.csv", "step,norm,norm_no_embed", 3, err);
-        if (!status)
+        if (!status && !c->untrained)
             status = read_table(&c->sat, c->dir, "saturation.csv",
                                 "step,saturation,agree_saturated,agree_limit", 4, err);
-        if (!status) norm_half(c);
+        if (!status && !c->untrained) norm_half(c);
     }
     free(path);
     return status;

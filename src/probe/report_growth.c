@@ -158,6 +158,21 @@ static void growth_stops(const report *r, sp_strbuf *sb)
     sp_strbuf_putc(sb, '\n');
 }
 
+/* Cells that had nothing to train on, with the runner's reason. */
+static void untrained(const report *r, sp_strbuf *sb)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->ncells; i++) {
+        const report_cell *c = &r->cells[i];
+        if (!c->finished || !c->untrained) continue;
+        if (!any) sp_strbuf_puts(sb, "## Not trained\n\n");
+        any = true;
+        sp_strbuf_printf(sb, "- %s / %s / seed %lld: %s\n", r->langs[c->lang].id,
+                         r->models[c->model].name, r->seeds[c->seed], c->untrained);
+    }
+    if (any) sp_strbuf_putc(sb, '\n');
+}
+
 static void missing(const report *r, sp_strbuf *sb)
 {
     size_t cons = 0;
@@ -184,5 +199,6 @@ void sp_report_summary_growth(const report *r, sp_strbuf *sb)
 {
     if (r->analysis) norm_table(r, sb);
     if (r->analysis & REPORT_NORMS) growth_stops(r, sb);
+    untrained(r, sb);
     missing(r, sb);
 }

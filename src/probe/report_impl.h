@@ -83,6 +83,7 @@ typedef struct report_cell {
     size_t lang, model, seed; /* indices into the probe's lists */
     char *dir;                /* DIR/cells/LANG/MODEL/seed-S */
     bool finished;            /* cell.json exists; nothing below is set otherwise */
+    const char *untrained;    /* why the cell has no training data (no numbers then); NULL */
     sp_json_value *doc;
     long long steps;
     double norm_start, norm_end; /* NaN when null */

@@ -45,8 +45,13 @@ typedef struct runner {
     uint64_t total, done;  /* steps over all cells of the run */
     size_t cells_done;
     sp_progress bar;
-    /* the cell being trained in this process, for the step callback */
+    /* the cell being trained in this process, for the step callback and the bar */
     size_t current;
+    char current_name[256];
+    uint64_t current_step;
+    size_t running;        /* worker processes at work (--jobs) */
+    bool *is_running;      /* [ntodo] a worker has the cell */
+    uint64_t *step_of;     /* [ntodo] the last step a worker reported */
     int pipe_fd;           /* a worker's end of the pipe, or -1 */
 } runner;
 
@@ -57,18 +62,39 @@ static void cell_name(const runner *r, const sp_probe_cell *cell, char *buf, siz
              p->models[cell->model].name, p->seeds[cell->seed]);
 }
 
+/* The bar counts steps over every cell of the run (its time left is the run's); the text says
+ * which cell is at which step, or how many workers are at work. */
 static void show(runner *r)
 {
     if (!r->bar.on) return;
-    char text[200];
-    snprintf(text, sizeof text, "%zu of %zu cells done, step %llu of %llu", r->cells_done, r->ntodo,
-             (unsigned long long)r->done, (unsigned long long)r->total);
+    char text[400];
+    if (r->running) {
+        int n = snprintf(text, sizeof text, "%zu of %zu cells done; at work:", r->cells_done, r->ntodo);
+        size_t shown = 0;
+        for (size_t i = 0; i < r->ntodo && n > 0 && (size_t)n < sizeof text; i++)
+            if (r->is_running[i] && ++shown > 2) {
+                /* a line a terminal can hold */
+                n += snprintf(text + n, sizeof text - (size_t)n, " and %zu more", r->running - 2);
+                break;
+            } else if (r->is_running[i]) {
+                const sp_probe *p = r->c->p;
+                const sp_probe_cell *c = &r->todo[i];
+                n += snprintf(text + n, sizeof text - (size_t)n, " %s/%s/%lu step %llu",
+                              r->c->langs[c->language].id, p->models[c->model].name, p->seeds[c->seed],
+                              (unsigned long long)r->step_of[i]);
+            }
+    } else
+        snprintf(text, sizeof text, "cell %zu of %zu: %s, step %llu of %llu", r->cells_done + 1, r->ntodo,
+                 r->current_name, (unsigned long long)r->current_step,
+                 (unsigned long long)r->c->p->models[r->todo[r->current].model].train.steps);
     sp_progress_update_text(&r->bar, r->done, text);
 }
 
 /* A step of cell `i` (the absolute step number): count what is new. */
 static void note_step(runner *r, size_t i, uint64_t step)
 {
+    if (i == r->current) r->current_step = step;
+    if (r->step_of) r->step_of[i] = step;
     uint64_t start = r->c->p->models[r->todo[i].model].train.steps - r->remaining[i];
     uint64_t seen = step > start ? step - start : 0;
     if (seen > r->remaining[i]) seen = r->remaining[i];
@@ -115,9 +141,11 @@ static int cell_in_process(runner *r, size_t i, sp_error *err)
 {
     char name[256];
     cell_name(r, &r->todo[i], name, sizeof name);
+    r->current = i;
+    snprintf(r->current_name, sizeof r->current_name, "%s", name);
+    r->current_step = 0;
     log_line(r, name, -1);
     double t0 = now();
-    r->current = i;
     uint64_t steps;
     int status = run_cell(r->c, &r->todo[i], &steps, err);
     if (status) return status;
@@ -179,6 +207,8 @@ static int cells_in_workers(runner *r, size_t jobs, sp_error *err)
     int fds[2];
     if (pipe(fds)) return sp_error_set(err, SP_EIO, NULL, 0, 0, "pipe: %s", strerror(errno));
     slot *slots = sp_calloc(jobs, sizeof *slots);
+    r->is_running = sp_calloc(r->ntodo, sizeof *r->is_running);
+    r->step_of = sp_calloc(r->ntodo, sizeof *r->step_of);
     size_t next = 0, running = 0;
     int status = SP_OK;
     while ((next < r->ntodo && !status) || running) {
@@ -197,8 +227,9 @@ static int cells_in_workers(runner *r, size_t jobs, sp_error *err)
                 close(fds[0]);
                 worker(r, next, fds[1]);
             }
+            r->is_running[next] = true;
             slots[k] = (slot){.pid = pid, .todo = next++, .start = now()};
-            running++;
+            r->running = ++running;
         }
         drain(r, fds[0], slots, jobs, 200);
         int ws;
@@ -226,14 +257,19 @@ static int cells_in_workers(runner *r, size_t jobs, sp_error *err)
                                               name, WIFSIGNALED(ws) ? "died of signal" : "exited with",
                                               WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
                 }
+                r->is_running[s->todo] = false;
                 memset(s, 0, sizeof *s);
-                running--;
+                r->running = --running;
             }
         }
     }
     close(fds[0]);
     close(fds[1]);
     free(slots);
+    free(r->is_running);
+    free(r->step_of);
+    r->is_running = NULL;
+    r->step_of = NULL;
     return status;
 }
 

@@ -206,9 +206,47 @@ static int write_time(const char *dir, double train_s, double eval_s, sp_error *
     return status;
 }
 
-/* Train the cell unless trained.json says it was; m holds the trained model after. */
+/* cell.json of a cell without training data: no numbers, the reason instead. */
+static void write_untrained(const run_ctx *c, const sp_probe_cell *cell, const char *why,
+                            size_t ntrain, sp_strbuf *sb)
+{
+    sp_json_writer w;
+    sp_json_writer_init(&w, sb, true);
+    sp_json_object_begin(&w);
+    sp_json_key(&w, "language");
+    sp_json_string(&w, c->langs[cell->language].id);
+    sp_json_key(&w, "model");
+    sp_json_string(&w, c->p->models[cell->model].name);
+    sp_json_key(&w, "seed");
+    sp_json_uint(&w, c->p->seeds[cell->seed]);
+    sp_json_key(&w, "untrained");
+    sp_json_string(&w, why);
+    sp_json_key(&w, "steps");
+    sp_json_uint(&w, 0);
+    static const char *const nulls[] = {"norm_start", "norm_end", "fit", "saturation", "heads"};
+    for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++) {
+        sp_json_key(&w, nulls[i]);
+        sp_json_null(&w);
+    }
+    sp_json_key(&w, "train_strings");
+    sp_json_uint(&w, ntrain);
+    sp_json_key(&w, "val_strings");
+    sp_json_uint(&w, 0);
+    sp_json_key(&w, "bins");
+    sp_json_array_begin_inline(&w);
+    sp_json_array_end(&w);
+    sp_json_key(&w, "accuracy");
+    sp_json_array_begin_inline(&w);
+    sp_json_array_end(&w);
+    sp_json_object_end(&w);
+    sp_strbuf_putc(sb, '\n');
+}
+
+/* Train the cell unless trained.json says it was; m holds the trained model after. A cell
+ * without training strings gets `untrained` (its reason) and no model. */
 static int train_cell(run_ctx *c, const sp_probe_cell *cell, const char *dir, sp_model **m,
-                      uint64_t *trained, size_t *ntrain, size_t *nval, sp_error *err)
+                      uint64_t *trained, size_t *ntrain, size_t *nval, char *untrained,
+                      size_t usize, sp_error *err)
 {
     const sp_probe *p = c->p;
     const sp_probe_model *pm = &p->models[cell->model];
@@ -216,12 +254,15 @@ static int train_cell(run_ctx *c, const sp_probe_cell *cell, const char *dir, sp
     int status = sp_dataset_load(c->langs[cell->language].data_dir, "train", &full, err);
     if (status) return status;
     if (full->count < 2) {
-        status = sp_error_set(err, SP_EINPUT, c->langs[cell->language].path, 0, 0,
-                              "the training split has %zu strings: too few to hold out validation "
-                              "strings",
-                              full->count);
+        /* a language the task has no data for (a one-symbol alphabet has no non-member to pair
+         * with a member): recorded as such, not an error that would stop the probe */
+        snprintf(untrained, usize,
+                 "the training split has %zu strings (%s/manifest.json says why): nothing to "
+                 "train on",
+                 full->count, c->langs[cell->language].data_rel);
+        *ntrain = full->count;
         sp_dataset_destroy(full);
-        return status;
+        return SP_OK;
     }
     size_t V = full->count / 10;
     V = V < 1 ? 1 : V > MAX_VALIDATION ? MAX_VALIDATION : V;
@@ -292,21 +333,24 @@ int run_cell(run_ctx *c, const sp_probe_cell *cell, uint64_t *trained, sp_error 
     sp_model *m = NULL;
     size_t ntrain = 0, nval = 0;
     double t0 = now();
-    if (!status) status = train_cell(c, cell, dir, &m, trained, &ntrain, &nval, err);
+    char untrained[512] = "";
+    if (!status)
+        status = train_cell(c, cell, dir, &m, trained, &ntrain, &nval, untrained, sizeof untrained, err);
     double t1 = now();
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    if (!status && *untrained) write_untrained(c, cell, untrained, ntrain, &sb);
     sp_json_value *tj = NULL;
     char *tpath = sp_path_join(dir, "trained.json");
-    if (!status) status = read_json(tpath, &tj, err);
+    if (!status && !*untrained) status = read_json(tpath, &tj, err);
     free(tpath);
     double sat = 0;
     bool want_sat = p->analysis & SP_ANALYSIS_SATURATION;
-    if (!status && want_sat) status = last_saturation(dir, &sat, err);
+    if (!status && !*untrained && want_sat) status = last_saturation(dir, &sat, err);
     run_testset t;
     bool have_t = false;
-    if (!status) have_t = !(status = run_testset_load(c, cell->language, &t, err));
-    sp_strbuf sb;
-    sp_strbuf_init(&sb);
-    if (!status) {
+    if (!status && !*untrained) have_t = !(status = run_testset_load(c, cell->language, &t, err));
+    if (!status && !*untrained) {
         sp_json_writer w;
         sp_json_writer_init(&w, &sb, true);
         sp_json_object_begin(&w);
@@ -385,13 +429,7 @@ int run_construction(run_ctx *c, size_t j, sp_error *err)
     sp_json_key(&w, "language");
     sp_json_string(&w, c->langs[rc->language].id);
     sp_json_key(&w, "claims");
-    sp_json_array_begin_inline(&w);
-    for (size_t i = 0; i < rc->c->nclaims; i++) {
-        char buf[64];
-        sp_mode_format(&rc->c->claims[i], buf, sizeof buf);
-        sp_json_string(&w, buf);
-    }
-    sp_json_array_end(&w);
+    run_json_modes(&w, rc->c->claims, rc->c->nclaims);
     sp_json_key(&w, "description");
     sp_json_string(&w, rc->c->description);
     status = run_evaluate(rc->c->model, &t, p->data.task, modes, n, false, &w, err);

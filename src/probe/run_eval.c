@@ -80,6 +80,17 @@ static void write_bin(sp_json_writer *w, const sp_dataset *ds, const sp_range *r
     sp_json_object_end(w);
 }
 
+void run_json_modes(sp_json_writer *w, const sp_mode *modes, size_t n)
+{
+    sp_json_array_begin_inline(w);
+    for (size_t i = 0; i < n; i++) {
+        char buf[64];
+        sp_mode_format(&modes[i], buf, sizeof buf);
+        sp_json_string(w, buf);
+    }
+    sp_json_array_end(w);
+}
+
 static void write_accuracy(sp_json_writer *w, const char *task, const sp_eval_result *r,
                            const run_testset *t)
 {

@@ -267,13 +267,7 @@ static void probe_json(const run_ctx *c, sp_strbuf *sb)
     for (size_t i = 0; i < p->nseeds; i++) sp_json_uint(&w, p->seeds[i]);
     sp_json_array_end(&w);
     sp_json_key(&w, "modes");
-    sp_json_array_begin_inline(&w);
-    for (size_t i = 0; i < p->nmodes; i++) {
-        char buf[64];
-        sp_mode_format(&p->modes[i], buf, sizeof buf);
-        sp_json_string(&w, buf);
-    }
-    sp_json_array_end(&w);
+    run_json_modes(&w, p->modes, p->nmodes);
     sp_json_key(&w, "analysis");
     sp_json_array_begin_inline(&w);
     for (unsigned a = 1; a <= SP_ANALYSIS_HEADS; a <<= 1)
@@ -292,13 +286,7 @@ static void probe_json(const run_ctx *c, sp_strbuf *sb)
         if (rc->language >= 0) sp_json_string(&w, c->langs[rc->language].id);
         else sp_json_null(&w);
         sp_json_key(&w, "claims");
-        sp_json_array_begin_inline(&w);
-        for (size_t i = 0; i < rc->c->nclaims; i++) {
-            char buf[64];
-            sp_mode_format(&rc->c->claims[i], buf, sizeof buf);
-            sp_json_string(&w, buf);
-        }
-        sp_json_array_end(&w);
+        run_json_modes(&w, rc->c->claims, rc->c->nclaims);
         sp_json_object_end(&w);
     }
     sp_json_array_end(&w);

@@ -85,6 +85,9 @@ void run_testset_free(run_testset *t);
 /* Append the "bins" and "accuracy" members of cell.json (docs/results.md) to an open JSON object
  * for model m in the given modes, and "heads" (under scaled:1000 on the first split) when
  * `heads`; tasks are those both the model's heads and the data allow. */
+/* Modes as a JSON list of strings, as --mode takes them ("scaled:1000"). */
+void run_json_modes(sp_json_writer *w, const sp_mode *modes, size_t n);
+
 int run_evaluate(sp_model *m, const run_testset *t, sp_gen_task task, const sp_mode *modes,
                  size_t nmodes, bool heads, sp_json_writer *w, sp_error *err);
 

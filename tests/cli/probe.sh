@@ -19,7 +19,7 @@ same() {
 run probe "$P" -o "$tmp/a" --jobs 1
 expect_rc 0 "probe"
 expect_out_has "summary    $tmp/a/summary.md" "probe"
-expect_err_has "[4/4 done] parity / tiny / seed 2: finished" "probe progress lines"
+expect_err_has "[6/6 done] parity / tiny / seed 2: finished" "probe progress lines"
 for f in probe.yaml probe.json manifest.json summary.md accuracy.csv norms.csv saturation.csv heads.csv \
     train.csv baselines.csv fits.csv constructions/dyck-1.json \
     cells/dyck-1/tiny/seed-1/cell.json cells/parity/tiny/seed-2/model.safetensors \
@@ -37,11 +37,11 @@ import csv, glob, json, math, os, re, sys
 import xml.etree.ElementTree as ET
 d = sys.argv[1]
 probe = json.load(open(d + "/probe.json"))
-assert [l["id"] for l in probe["languages"]] == ["dyck-1", "parity"], probe["languages"]
+assert [l["id"] for l in probe["languages"]] == ["aa-star", "dyck-1", "parity"], probe["languages"]
 assert probe["seeds"] == [1, 2] and probe["modes"] == ["soft", "saturated", "hard"]
 man = json.load(open(d + "/manifest.json"))
 assert man["probe_sha256"] == probe["sha256"] and man["seeds"] == [1, 2], man
-assert man["finished"] == 4 and man["total"] == 4 and man["wall_seconds"] > 0
+assert man["finished"] == 6 and man["total"] == 6 and man["wall_seconds"] > 0
 assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?|unknown|v?[0-9.]+.*", man["git_revision"]), man["git_revision"]
 for f in glob.glob(d + "/cells/*/*/*/*.json") + glob.glob(d + "/constructions/*.json"):
     json.load(open(f))
@@ -50,7 +50,7 @@ for f in glob.glob(d + "/plots/*.svg"):
 rows = list(csv.DictReader(open(d + "/accuracy.csv")))
 assert rows and set(rows[0]) >= {"language", "model", "seed", "mode", "bin", "n", "correct", "accuracy"}
 cells = [r for r in rows if r["seed"]]
-# two languages x two seeds x three modes x two bins, recognize only
+# two languages x two seeds x three modes x two bins, recognize only; none for (aa)*
 assert len(cells) == 2 * 2 * 3 * 2, len(cells)
 for r in cells:
     assert int(r["n"]) > 0 and abs(float(r["accuracy"]) - int(r["correct"]) / int(r["n"])) < 1e-9
@@ -62,6 +62,8 @@ assert built and all(r["model"] == "construction:dyck-1" for r in built), built
 for name in ("norms", "saturation", "heads", "train", "baselines", "fits"):
     assert list(csv.DictReader(open("%s/%s.csv" % (d, name)))), name
 summary = open(d + "/summary.md").read()
+assert "## Not trained\n\n- aa-star / tiny / seed 1: the training split has 0 strings" in summary, summary
+assert json.load(open(d + "/cells/aa-star/tiny/seed-2/cell.json"))["untrained"]
 table = [l for l in summary.splitlines() if l.startswith("| dyck-1 ") or l.startswith("| parity ")]
 assert len(table) >= 2, summary
 header = [l for l in summary.splitlines() if l.startswith("| language ")][0]
@@ -88,7 +90,7 @@ same "$tmp/a" "$tmp/b" "--jobs 2"
 # 3. Running it again skips every cell and changes nothing.
 run probe "$P" -o "$tmp/b" --jobs 2
 expect_rc 0 "probe again"
-expect_err_has "4 cells in this run: 4 already finished, 0 run now" "probe again"
+expect_err_has "6 cells in this run: 6 already finished, 0 run now" "probe again"
 same "$tmp/a" "$tmp/b" "probe again"
 
 # 4. Killed in the middle of a cell's training, then run again: the same results as a run that
@@ -121,7 +123,7 @@ same "$tmp/long" "$tmp/c" "killed and resumed"
 # 5. Shards, by option and by Slurm's variables, merged: the same results.
 run probe "$P" -o "$tmp/s1" --shard 1/2
 expect_rc 0 "probe --shard 1/2"
-expect_out_has "2 of 4 cells finished" "probe --shard 1/2"
+expect_out_has "3 of 6 cells finished" "probe --shard 1/2"
 checks=$((checks + 1))
 [ ! -e "$tmp/s1/summary.md" ] || fail "a shard alone wrote summary.md"
 SLURM_ARRAY_TASK_ID=4 SLURM_ARRAY_TASK_MIN=3 SLURM_ARRAY_TASK_COUNT=2 run probe "$P" -o "$tmp/s2"
@@ -129,12 +131,12 @@ expect_rc 0 "probe under Slurm"
 expect_err_has "shard 2 of 2" "probe under Slurm"
 run merge -o "$tmp/m" "$tmp/s1" "$tmp/s2"
 expect_rc 0 "merge"
-expect_out_has "4 of 4 cells finished" "merge"
+expect_out_has "6 of 6 cells finished" "merge"
 same "$tmp/a" "$tmp/m" "merged shards"
 # merging a shard with itself leaves cells missing, and says so
 run merge -o "$tmp/m1" "$tmp/s1"
 expect_rc 0 "merge of one shard"
-expect_out_has "2 of 4 cells finished" "merge of one shard"
+expect_out_has "3 of 6 cells finished" "merge of one shard"
 checks=$((checks + 1))
 grep -q "^## Missing cells" "$tmp/m1/summary.md" || fail "merge of one shard: summary lists no missing cells"
 
@@ -162,7 +164,7 @@ checks=$((checks + 1))
 sed 's|grammars/dyck-1.yaml|grammars/no-such-*.yaml|' "$P" >"$tmp/glob.yaml"
 run probe "$tmp/glob.yaml" -o "$tmp/bad"
 expect_rc 2 "probe with a glob matching nothing"
-expect_err_has "glob.yaml:3:13: languages: 'grammars/no-such-*.yaml' matches no file" "probe with a glob matching nothing"
+expect_err_has "glob.yaml:5:36: languages: 'grammars/no-such-*.yaml' matches no file" "probe with a glob matching nothing"
 expect_err_has "matches no file" "probe with a glob matching nothing"
 
 bad_grammar=$(ls "$SRC"/tests/fixtures/bad/*.yaml | head -1)
@@ -185,7 +187,7 @@ same "$tmp/a" "$tmp/b" "refused probe leaves the directory"
 
 run merge -o "$tmp/m2" "$tmp/a" "$tmp/s1x"
 expect_rc 2 "merge of a missing directory"
-sed -i 's|"cells": 4|"cells": 5|' "$tmp/s1/probe.json"
+sed -i 's|"cells": 6|"cells": 7|' "$tmp/s1/probe.json"
 run merge -o "$tmp/m3" "$tmp/s1" "$tmp/s2"
 expect_rc 2 "merge of different probes"
 expect_err_has "is not the probe of" "merge of different probes"
