@@ -32,7 +32,8 @@ static const char probe_help[] =
     "                     SLURM_ARRAY_TASK_COUNT. Merge the shards with satprobe merge\n"
     "  --base DIR         resolve the probe's relative grammar and construction paths against\n"
     "                     DIR (default: the source tree)\n"
-    "  --force            DIR holds another probe's results: delete them and start over\n"
+    "  --force            DIR holds another probe's results: delete them and start over (a\n"
+    "                     directory without a probe.json is never deleted)\n"
     "  -h, --help         this help\n";
 
 static const char report_help[] =

@@ -321,17 +321,17 @@ int run_write_probe(const run_ctx *c, const char *probe_path, bool force, sp_err
         if (sp_read_file(path, (size_t)1 << 26, &old, &len, &e)) len = 0;
     }
     bool same = old && len == sb.len && !memcmp(old, sb.buf, len);
-    if (!same && (old || non_empty(c->out_dir))) {
-        if (!force)
-            status = sp_error_set(err, SP_EINPUT, c->out_dir, 0, 0,
-                                  "holds the results of %s; give another -o, or --force to "
-                                  "replace them",
-                                  old ? "another probe (or of this probe before it changed)"
-                                      : "something that is not this probe");
-        else {
-            sp_remove_tree(c->out_dir);
-        }
-    }
+    if (!same && old && !force)
+        status = sp_error_set(err, SP_EINPUT, c->out_dir, 0, 0,
+                              "holds the results of another probe (or of this probe before it "
+                              "changed); give another -o, or --force to replace them");
+    else if (!same && old)
+        sp_remove_tree(c->out_dir);
+    else if (!same && non_empty(c->out_dir))
+        /* never delete a directory that is not a probe's results, --force or not */
+        status = sp_error_set(err, SP_EINPUT, c->out_dir, 0, 0,
+                              "is not empty and holds no probe's results (no probe.json); give a "
+                              "new or empty directory");
     if (!status) status = sp_mkdirs(c->out_dir, err);
     if (!status && !same) status = sp_write_file_atomic(path, sb.buf, sb.len, err);
     if (!status) {

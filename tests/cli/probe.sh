@@ -185,6 +185,25 @@ expect_rc 2 "probe into another probe's results"
 expect_err_has "holds the results of another probe" "probe into another probe's results"
 same "$tmp/a" "$tmp/b" "refused probe leaves the directory"
 
+# with no file, the default probe: refused here too, which shows it was read
+run probe -o "$tmp/a"
+expect_rc 2 "probe without a file into tiny's results"
+expect_err_has "probe default: " "probe without a file"
+expect_err_has "holds the results of another probe" "probe without a file"
+
+# --force replaces another probe's results, but never a directory that holds none
+mkdir -p "$tmp/notes" && echo keep >"$tmp/notes/file.txt"
+run probe "$P" -o "$tmp/notes" --force
+expect_rc 2 "probe --force into a directory that is not a probe's"
+expect_err_has "holds no probe's results" "probe --force into a directory that is not a probe's"
+checks=$((checks + 1))
+[ -f "$tmp/notes/file.txt" ] || fail "probe --force deleted a directory that was not a probe's results"
+cp -r "$tmp/s1" "$tmp/forced"
+run probe "$tmp/other.yaml" -o "$tmp/forced" --force
+expect_rc 0 "probe --force over another probe's results"
+checks=$((checks + 1))
+grep -q '"seeds": \[1, 3\]' "$tmp/forced/probe.json" || fail "probe --force: probe.json is not the new probe's"
+
 run merge -o "$tmp/m2" "$tmp/a" "$tmp/s1x"
 expect_rc 2 "merge of a missing directory"
 sed -i 's|"cells": 6|"cells": 7|' "$tmp/s1/probe.json"
