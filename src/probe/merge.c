@@ -150,10 +150,13 @@ static int same_probe(const char *const *dirs, size_t ndirs, const char *out_dir
             break;
         }
         status = read_all(path, &other, &olen, err);
-        if (!status && (olen != *len || memcmp(other, *text, olen)))
-            status = sp_error_set(err, SP_EINPUT, path, 0, 0,
-                                  "is not the probe of %s: only results of one probe file merge", first);
-        if (!status) free(other);
+        if (!status) {
+            if (olen != *len || memcmp(other, *text, olen))
+                status = sp_error_set(err, SP_EINPUT, path, 0, 0,
+                                      "is not the probe of %s: only results of one probe file merge",
+                                      first);
+            free(other);
+        }
         free(path);
     }
     free(first);
@@ -165,11 +168,10 @@ static int same_probe(const char *const *dirs, size_t ndirs, const char *out_dir
 }
 
 /* The merged run's wall time: the inputs' manifests summed. */
-static double inputs_wall(const char *const *dirs, size_t ndirs, const char *out_dir)
+static double inputs_wall(const char *const *dirs, size_t ndirs)
 {
     double sum = 0;
     for (size_t i = 0; i < ndirs; i++) {
-        if (same_dir(dirs[i], out_dir) && i) continue;
         char *path = sp_path_join(dirs[i], "manifest.json"), *text;
         size_t len;
         sp_error e;
@@ -201,7 +203,7 @@ int sp_probe_merge(const char *const *dirs, size_t ndirs, const char *out_dir,
     if ((status = sp_json_parse(ptext, plen, &pj, err))) snprintf(err->file, sizeof err->file, "%s", ppath);
     if (!status) status = check_probe(pj, ppath, err);
     free(ppath);
-    double wall = inputs_wall(dirs, ndirs, out_dir);
+    double wall = inputs_wall(dirs, ndirs);
     if (!status) status = sp_mkdirs(out_dir, err);
     if (!status && !same_dir(dirs[0], out_dir)) {
         char *to = sp_path_join(out_dir, "probe.json");
