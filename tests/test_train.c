@@ -286,6 +286,19 @@ static void same_file(const char *a, const char *b)
     free(y);
 }
 
+/* Every file two run directories under the scratch directory hold is the same. */
+static void same_run(const char *a, const char *b)
+{
+    static const char *const files[] = {"model.safetensors", "best.safetensors", "optim.safetensors", "train.csv",
+                                        "norms.csv", "saturation.csv", "fit.json"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char x[160], y[160];
+        snprintf(x, sizeof x, "%s/%s/%s", tu_tmp_dir(), a, files[i]);
+        snprintf(y, sizeof y, "%s/%s/%s", tu_tmp_dir(), b, files[i]);
+        same_file(x, y);
+    }
+}
+
 /* 100 steps, then resume to 200, equals 200 steps at once: parameters, moments and records. */
 static void test_resume_exact(void **state)
 {
@@ -313,14 +326,7 @@ static void test_resume_exact(void **state)
     if (sp_train(b, tr, va, &o, tu_tmp_path("split"), true, &s, &err)) fail_msg("%s", err.msg);
     assert_int_equal(s.start_step, 100);
     assert_memory_equal(sp_model_param_slab(a), sp_model_param_slab(b), sp_model_num_params(a) * sizeof(float));
-    static const char *const files[] = {"model.safetensors", "best.safetensors", "optim.safetensors", "train.csv",
-                                        "norms.csv", "saturation.csv", "fit.json"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char x[160], y[160];
-        snprintf(x, sizeof x, "%s/full/%s", tu_tmp_dir(), files[i]);
-        snprintf(y, sizeof y, "%s/split/%s", tu_tmp_dir(), files[i]);
-        same_file(x, y);
-    }
+    same_run("full", "split");
     sp_model_destroy(a);
     sp_model_destroy(b);
     sp_dataset_destroy(tr);
@@ -371,14 +377,7 @@ static void test_resume_torn_checkpoint(void **state)
     o.steps = 200;
     if (sp_train(b, tr, va, &o, tu_tmp_path("torn"), true, &s, &err)) fail_msg("%s", err.msg);
     assert_int_equal(s.start_step, 100);
-    static const char *const files[] = {"model.safetensors", "best.safetensors", "optim.safetensors", "train.csv",
-                                        "norms.csv", "saturation.csv", "fit.json"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char x[160], y[160];
-        snprintf(x, sizeof x, "%s/torn-full/%s", tu_tmp_dir(), files[i]);
-        snprintf(y, sizeof y, "%s/torn/%s", tu_tmp_dir(), files[i]);
-        same_file(x, y);
-    }
+    same_run("torn-full", "torn");
     sp_model_destroy(b);
     sp_dataset_destroy(tr);
     sp_dataset_destroy(va);
