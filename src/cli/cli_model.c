@@ -22,6 +22,20 @@ void cli_print_error(const char *cmd, const sp_error *err)
     else fprintf(stderr, "satprobe %s: %s\n", cmd, err->msg);
 }
 
+int cli_status_error(const char *cmd, const sp_error *err, int status)
+{
+    cli_print_error(cmd, err);
+    return status == SP_ECHECK ? CLI_FAILED : CLI_USAGE;
+}
+
+void cli_print_results(const char *dir)
+{
+    printf("results    %s\n", dir);
+    printf("summary    %s/summary.md\n", dir);
+    printf("tables     %s/accuracy.csv, norms.csv, saturation.csv, heads.csv, train.csv\n", dir);
+    printf("plots      %s/plots/\n", dir);
+}
+
 static int parse_lengths(cli_model_opts *o, const char *arg)
 {
     sp_evalset_lang_options *l = &o->lang_opts;

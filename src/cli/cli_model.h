@@ -108,5 +108,9 @@ void cli_scale_json_begin(sp_json_writer *w, sp_strbuf *sb, const cli_model_opts
 
 /* Print err (file:line:col: message, or "satprobe CMD: message" when it has no file). */
 void cli_print_error(const char *cmd, const sp_error *err);
+/* Print the error and return the exit status for it: CLI_FAILED for SP_ECHECK, else CLI_USAGE. */
+int cli_status_error(const char *cmd, const sp_error *err, int status);
+/* Where a results directory's summary, tables and plots are, on stdout. */
+void cli_print_results(const char *dir);
 
 #endif

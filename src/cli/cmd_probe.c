@@ -1,12 +1,10 @@
-/* satprobe probe, report and merge: run a probe file into a results directory, render one
- * again, and put shards together. */
+/* satprobe probe: run a probe file into a results directory. */
 #include "cli.h"
 #include "cli_model.h"
 #include "satprobe/alloc.h"
 #include "satprobe/fsutil.h"
 #include "satprobe/model.h"
 #include "satprobe/probe.h"
-#include "satprobe/report.h"
 #include "sp_config.h"
 
 #include <getopt.h>
@@ -36,38 +34,7 @@ static const char probe_help[] =
     "                     directory without a probe.json is never deleted)\n"
     "  -h, --help         this help\n";
 
-static const char report_help[] =
-    "usage: satprobe report DIR\n"
-    "\n"
-    "Render a results directory again from its cells, without training: summary.md, the CSV\n"
-    "files and plots/*.svg. Cells that are not finished are listed in summary.md.\n";
-
-static const char merge_help[] =
-    "usage: satprobe merge -o OUT DIR...\n"
-    "\n"
-    "Combine the results directories of one probe (the shards of --shard, or partial runs) into\n"
-    "OUT: every finished cell is copied (a cell finished in two inputs must be identical), then\n"
-    "summary.md, the CSV files, the plots and manifest.json are written. OUT may be one of the\n"
-    "inputs. The result equals the probe run on one machine.\n"
-    "\n"
-    "  -o, --output OUT   the merged directory\n"
-    "  -h, --help         this help\n";
-
 enum { O_SHARD = 300, O_BASE, O_FORCE };
-
-static int fail(const char *cmd, const sp_error *err, int status)
-{
-    cli_print_error(cmd, err);
-    return status == SP_ECHECK ? CLI_FAILED : CLI_USAGE;
-}
-
-static void report_paths(const char *dir)
-{
-    printf("results    %s\n", dir);
-    printf("summary    %s/summary.md\n", dir);
-    printf("tables     %s/accuracy.csv, norms.csv, saturation.csv, heads.csv, train.csv\n", dir);
-    printf("plots      %s/plots/\n", dir);
-}
 
 int cmd_probe(int argc, char **argv)
 {
@@ -115,7 +82,7 @@ int cmd_probe(int argc, char **argv)
     sp_probe *p;
     if (sp_probe_load(file, base, &p, &err)) {
         free(deflt);
-        return fail("probe", &err, SP_EINPUT);
+        return cli_status_error("probe", &err, SP_EINPUT);
     }
     char *out_dir = out ? sp_strdup(out) : sp_path_join("results", p->name);
     o.out_dir = out_dir;
@@ -132,11 +99,11 @@ int cmd_probe(int argc, char **argv)
     sp_probe_run_summary s;
     int status = sp_probe_run(p, &o, &s, &err);
     int rc = CLI_OK;
-    if (status) rc = fail("probe", &err, status);
+    if (status) rc = cli_status_error("probe", &err, status);
     else {
         fprintf(stderr, "%zu cells in this run: %zu already finished, %zu run now (%.1f s)\n", s.in_shard, s.skipped,
                 s.ran, s.seconds);
-        if (s.reported) report_paths(out_dir);
+        if (s.reported) cli_print_results(out_dir);
         else
             printf("%zu of %zu cells finished in %s; the tables are written when all are (or with "
                    "satprobe merge)\n",
@@ -146,51 +113,4 @@ int cmd_probe(int argc, char **argv)
     free(out_dir);
     free(deflt);
     return rc;
-}
-
-int cmd_report(int argc, char **argv)
-{
-    const char *dir;
-    int rc = cli_file_only("report", report_help, argc, argv, &dir);
-    if (rc == -1) return CLI_OK;
-    if (rc) return rc;
-    sp_error err;
-    sp_error_clear(&err);
-    sp_report_info info;
-    int status = sp_report_write(dir, &info, &err);
-    if (status) return fail("report", &err, status);
-    report_paths(dir);
-    if (info.finished < info.cells)
-        printf("%zu of %zu cells are finished; summary.md lists the others\n", info.finished, info.cells);
-    return CLI_OK;
-}
-
-int cmd_merge(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    const char *out = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(merge_help, stdout);
-            return CLI_OK;
-        }
-        if (c == 'o') out = optarg;
-        else {
-            fputs(merge_help, stderr);
-            return CLI_USAGE;
-        }
-    }
-    if (!out) return cli_usage_error("merge", "needs -o OUT (see --help)");
-    if (optind == argc) return cli_usage_error("merge", "needs at least one results DIR to merge");
-    sp_error err;
-    sp_error_clear(&err);
-    sp_probe_run_summary s;
-    int status = sp_probe_merge((const char *const *)argv + optind, (size_t)(argc - optind), out, &s, &err);
-    if (status) return fail("merge", &err, status);
-    report_paths(out);
-    printf("%zu of %zu cells finished%s\n", s.finished, s.cells,
-           s.finished < s.cells ? "; summary.md lists the others" : "");
-    return CLI_OK;
 }
