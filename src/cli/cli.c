@@ -84,7 +84,8 @@ int cli_each_line(const char *cmd, sp_lang *lang, FILE *in, cli_line_fn fn, void
     return status;
 }
 
-int cli_file_only(const char *cmd, const char *help, int argc, char **argv, const char **path)
+int cli_file_only(const char *cmd, const char *help, const char *what, int argc, char **argv,
+                  const char **path)
 {
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
@@ -96,7 +97,7 @@ int cli_file_only(const char *cmd, const char *help, int argc, char **argv, cons
         fputs(help, stderr);
         return CLI_USAGE;
     }
-    if (optind + 1 != argc) return cli_usage_error(cmd, "needs exactly one grammar FILE (see --help)");
+    if (optind + 1 != argc) return cli_usage_error(cmd, "needs exactly one %s (see --help)", what);
     *path = argv[optind];
     return CLI_OK;
 }

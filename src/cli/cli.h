@@ -54,10 +54,11 @@ int cli_load(const char *path, sp_lang **out);
 typedef void (*cli_line_fn)(sp_lang *lang, const int *s, size_t n, sp_strbuf *out, void *ctx);
 int cli_each_line(const char *cmd, sp_lang *lang, FILE *in, cli_line_fn fn, void *ctx);
 
-/* Parse the arguments of a command that takes one grammar FILE and only --help: on success
- * *path is the file and CLI_OK is returned; -1 means --help was printed (exit 0); otherwise the
- * usage error status. */
-int cli_file_only(const char *cmd, const char *help, int argc, char **argv, const char **path);
+/* Parse the arguments of a command that takes one argument (`what` names it in the usage error:
+ * "grammar FILE") and only --help: on success *path is the argument and CLI_OK is returned; -1
+ * means --help was printed (exit 0); otherwise the usage error status. */
+int cli_file_only(const char *cmd, const char *help, const char *what, int argc, char **argv,
+                  const char **path);
 
 /* True when `arg` is -h or --help. */
 bool cli_is_help(const char *arg);

@@ -20,7 +20,7 @@ static void accept_line(sp_lang *lang, const int *s, size_t n, sp_strbuf *out, v
 int cmd_accepts(int argc, char **argv)
 {
     const char *path;
-    int st = cli_file_only("accepts", help, argc, argv, &path);
+    int st = cli_file_only("accepts", help, "grammar FILE", argc, argv, &path);
     if (st) return st < 0 ? CLI_OK : st;
     sp_lang *lang;
     if (cli_load(path, &lang)) return CLI_USAGE;

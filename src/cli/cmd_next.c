@@ -32,7 +32,7 @@ static void next_line(sp_lang *lang, const int *s, size_t n, sp_strbuf *out, voi
 int cmd_next(int argc, char **argv)
 {
     const char *path;
-    int st = cli_file_only("next", help, argc, argv, &path);
+    int st = cli_file_only("next", help, "grammar FILE", argc, argv, &path);
     if (st) return st < 0 ? CLI_OK : st;
     sp_lang *lang;
     if (cli_load(path, &lang)) return CLI_USAGE;

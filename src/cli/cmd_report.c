@@ -14,7 +14,7 @@ static const char report_help[] =
 int cmd_report(int argc, char **argv)
 {
     const char *dir;
-    int rc = cli_file_only("report", report_help, argc, argv, &dir);
+    int rc = cli_file_only("report", report_help, "results DIR", argc, argv, &dir);
     if (rc == -1) return CLI_OK;
     if (rc) return rc;
     sp_error err;

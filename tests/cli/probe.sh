@@ -211,6 +211,13 @@ run merge -o "$tmp/m3" "$tmp/s1" "$tmp/s2"
 expect_rc 2 "merge of different probes"
 expect_err_has "is not the probe of" "merge of different probes"
 
+run report "$tmp/nowhere"
+expect_rc 2 "report of a directory that is not a probe's"
+expect_err_has "nowhere/probe.json: no such file" "report of a directory that is not a probe's"
+run report
+expect_rc 2 "report without a directory"
+expect_err_has "needs exactly one results DIR" "report without a directory"
+
 run probe "$P" --shard 3/2 -o "$tmp/bad"
 expect_rc 2 "bad shard"
 run probe "$P" --jobs 0 -o "$tmp/bad"
