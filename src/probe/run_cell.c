@@ -393,6 +393,13 @@ int run_cell(run_ctx *c, const sp_probe_cell *cell, uint64_t *trained, sp_error 
     sp_json_free(tj);
     sp_model_destroy(m);
     free(dir);
+    if (status) {
+        /* say which cell, also when the message comes back from a worker process */
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        snprintf(err->msg, sizeof err->msg, "cell %s / %s / seed %lu: %.900s",
+                 c->langs[cell->language].id, p->models[cell->model].name, p->seeds[cell->seed], msg);
+    }
     return status;
 }
 

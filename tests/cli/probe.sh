@@ -218,6 +218,15 @@ run report
 expect_rc 2 "report without a directory"
 expect_err_has "needs exactly one results DIR" "report without a directory"
 
+# a cell whose training diverges stops the probe (exit 1), naming the cell, in a worker too
+sed 's|train: {steps: 200, batch: 16, val_every: 20}|train: {steps: 50, batch: 16, val_every: 20, lr: 1e30}|' "$P" >"$tmp/div.yaml"
+for jobs in 1 2; do
+    run probe "$tmp/div.yaml" -o "$tmp/div$jobs" --jobs $jobs
+    expect_rc 1 "diverging probe, --jobs $jobs"
+    expect_err_has "cell dyck-1 / tiny / seed " "diverging probe, --jobs $jobs"
+    expect_err_has "activations left float32 range" "diverging probe, --jobs $jobs"
+done
+
 run probe "$P" --shard 3/2 -o "$tmp/bad"
 expect_rc 2 "bad shard"
 run probe "$P" --jobs 0 -o "$tmp/bad"
