@@ -116,7 +116,8 @@ typedef struct sp_probe_run_options {
     bool sharded;            /* run only the cells of `shard` */
     sp_shard shard;
     size_t jobs;             /* cells run in parallel (worker processes); 1: in this process */
-    bool force;              /* out_dir holds another probe's results: replace them */
+    bool force;              /* out_dir holds another probe's results: replace them (a directory
+                              * without probe.json is never deleted) */
     bool progress;           /* a progress bar on a terminal */
     FILE *log;               /* a line per cell started and finished; NULL: none */
 } sp_probe_run_options;
@@ -136,8 +137,10 @@ typedef struct sp_probe_run_summary {
  * constructions into constructions/. Finished cells are skipped; a cell interrupted in training
  * resumes from its last checkpoint. When every cell of the probe is finished, the rendered files
  * are written (sp_report_write) with manifest.json. Errors: SP_EINPUT for a probe whose grammars
- * or constructions do not load, or an out_dir holding another probe's results without force;
- * SP_EIO for files; the error of the first cell that failed otherwise. */
+ * or constructions do not load, or an out_dir holding another probe's results without force (or
+ * holding something that is not a probe's results); SP_EIO for files; otherwise the error of the
+ * first cell that failed, its message starting with the cell (SP_ECHECK when training
+ * diverged). */
 int sp_probe_run(const sp_probe *p, const sp_probe_run_options *o, sp_probe_run_summary *s,
                  sp_error *err);
 

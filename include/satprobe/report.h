@@ -11,10 +11,9 @@
 #include <stddef.h>
 
 typedef struct sp_report_info {
-    size_t cells;    /* the probe's cells: languages × models × seeds */
-    size_t finished; /* cells with a cell.json */
-    size_t
-        constructions; /* construction files read (those of a language of the probe that exist) */
+    size_t cells;         /* the probe's cells: languages × models × seeds */
+    size_t finished;      /* cells with a cell.json */
+    size_t constructions; /* construction files read (of the probe's languages, where they exist) */
 } sp_report_info;
 
 /* Read DIR/probe.json, every DIR/cells/LANG/MODEL/seed-S/cell.json (with that cell's train.csv,
