@@ -92,6 +92,14 @@ struct sp_json_value {
 int sp_json_parse(const char *text, size_t len, sp_json_value **out, sp_error *err);
 void sp_json_free(sp_json_value *v);
 
+/* Read the file at path (at most max bytes; sp_read_file's errors) and parse it as above; a
+ * parse error carries the path as err->file. */
+int sp_json_load(const char *path, size_t max, sp_json_value **out, sp_error *err);
+
+/* Write a parsed value through the writer: integers as they were written, other numbers as
+ * sp_json_double (so they read back the same), objects and arrays inline. */
+void sp_json_write_value(sp_json_writer *w, const sp_json_value *v);
+
 /* The value of key in an object (the first if repeated), or NULL. */
 const sp_json_value *sp_json_get(const sp_json_value *obj, const char *key);
 

@@ -27,4 +27,7 @@ void sp_progress_update_text(sp_progress *p, uint64_t done, const char *text);
 /* Erase the bar. */
 void sp_progress_finish(sp_progress *p);
 
+/* Seconds on the monotonic clock: differences time a run. */
+double sp_seconds(void);
+
 #endif

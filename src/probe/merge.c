@@ -172,17 +172,13 @@ static double inputs_wall(const char *const *dirs, size_t ndirs)
 {
     double sum = 0;
     for (size_t i = 0; i < ndirs; i++) {
-        char *path = sp_path_join(dirs[i], "manifest.json"), *text;
-        size_t len;
+        char *path = sp_path_join(dirs[i], "manifest.json");
         sp_error e;
-        if (!sp_read_file(path, (size_t)1 << 26, &text, &len, &e)) {
-            sp_json_value *v;
-            if (!sp_json_parse(text, len, &v, &e)) {
-                const sp_json_value *w = sp_json_get(v, "wall_seconds");
-                if (w && w->type == SP_JSON_NUMBER) sum += w->number;
-                sp_json_free(v);
-            }
-            free(text);
+        sp_json_value *v;
+        if (!sp_json_load(path, (size_t)1 << 26, &v, &e)) {
+            const sp_json_value *w = sp_json_get(v, "wall_seconds");
+            if (w && w->type == SP_JSON_NUMBER) sum += w->number;
+            sp_json_free(v);
         }
         free(path);
     }

@@ -23,15 +23,11 @@ static int read_whole(const char *path, char **text, size_t *len, sp_error *err)
 
 int sp_report_json_load(const char *path, sp_json_value **out, sp_error *err)
 {
-    char *text;
-    size_t len;
     *out = NULL;
-    int status = read_whole(path, &text, &len, err);
-    if (status) return status;
-    status = sp_json_parse(text, len, out, err);
-    free(text);
-    if (status && err) snprintf(err->file, sizeof err->file, "%s", path);
-    return status;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return sp_error_set(err, SP_EINPUT, path, 0, 0, "no such file");
+    return sp_json_load(path, MAX_FILE, out, err);
 }
 
 static int bad_type(const char *key, const char *want, const sp_json_value *v, const char *path,

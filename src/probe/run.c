@@ -13,15 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* What a worker tells the parent: a step done, or the cell's end with its error. Smaller than
  * PIPE_BUF, so that writes from several workers never interleave. */
@@ -145,14 +137,14 @@ static int cell_in_process(runner *r, size_t i, sp_error *err)
     snprintf(r->current_name, sizeof r->current_name, "%s", name);
     r->current_step = 0;
     log_line(r, name, -1);
-    double t0 = now();
+    double t0 = sp_seconds();
     uint64_t steps;
     int status = run_cell(r->c, &r->todo[i], &steps, err);
     if (status) return status;
     r->done += r->remaining[i] - r->seen[i];
     r->seen[i] = r->remaining[i];
     r->cells_done++;
-    log_line(r, name, now() - t0);
+    log_line(r, name, sp_seconds() - t0);
     return SP_OK;
 }
 
@@ -228,7 +220,7 @@ static int cells_in_workers(runner *r, size_t jobs, sp_error *err)
                 worker(r, next, fds[1]);
             }
             r->is_running[next] = true;
-            slots[k] = (slot){.pid = pid, .todo = next++, .start = now()};
+            slots[k] = (slot){.pid = pid, .todo = next++, .start = sp_seconds()};
             r->running = ++running;
         }
         drain(r, fds[0], slots, jobs, 200);
@@ -247,7 +239,7 @@ static int cells_in_workers(runner *r, size_t jobs, sp_error *err)
                     r->done += r->remaining[i] - r->seen[i];
                     r->seen[i] = r->remaining[i];
                     r->cells_done++;
-                    log_line(r, name, now() - s->start);
+                    log_line(r, name, sp_seconds() - s->start);
                 } else if (!status) {
                     if (s->ended && s->status) {
                         *err = s->err;
@@ -341,7 +333,7 @@ int sp_probe_run(const sp_probe *p, const sp_probe_run_options *o, sp_probe_run_
                  sp_error *err)
 {
     memset(s, 0, sizeof *s);
-    double t0 = now();
+    double t0 = sp_seconds();
     run_ctx c;
     int status = run_ctx_init(&c, p, o->out_dir, o->source_dir, err);
     if (status) return status;
@@ -365,7 +357,7 @@ int sp_probe_run(const sp_probe *p, const sp_probe_run_options *o, sp_probe_run_
         else r.todo[r.ntodo++] = cell;
     }
     if (!status) status = run_all(&r, s, err);
-    s->seconds = now() - t0;
+    s->seconds = sp_seconds() - t0;
     /* the manifest also records an interrupted or partial run */
     sp_error e2;
     if (ours && run_write_manifest(o->out_dir, s->seconds, &e2) && !status) {

@@ -3,6 +3,7 @@
  * construction, evaluated on its language's test splits. */
 #include "run_impl.h"
 #include "satprobe/alloc.h"
+#include "satprobe/progress.h"
 #include "satprobe/fsutil.h"
 #include "satprobe/rng.h"
 #include "satprobe/train.h"
@@ -10,17 +11,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Validation strings: the last tenth of the training split, at most this many. */
 #define MAX_VALIDATION 1000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 char *run_cell_dir(const run_ctx *c, const sp_probe_cell *cell)
 {
@@ -131,45 +124,6 @@ static int write_trained(const char *dir, const sp_train_summary *s, sp_error *e
     int status = sp_write_file_atomic(path, sb.buf, sb.len, err);
     free(path);
     sp_strbuf_free(&sb);
-    return status;
-}
-
-/* A JSON value written again through the writer (numbers keep their value exactly). */
-static void copy_value(sp_json_writer *w, const sp_json_value *v)
-{
-    switch (v->type) {
-    case SP_JSON_NULL: sp_json_null(w); break;
-    case SP_JSON_BOOL: sp_json_bool(w, v->boolean); break;
-    case SP_JSON_NUMBER:
-        if (v->is_int) sp_json_int(w, v->integer);
-        else sp_json_double(w, v->number);
-        break;
-    case SP_JSON_STRING: sp_json_string_n(w, v->str, v->len); break;
-    case SP_JSON_ARRAY:
-        sp_json_array_begin_inline(w);
-        for (size_t i = 0; i < v->n; i++) copy_value(w, v->items[i]);
-        sp_json_array_end(w);
-        break;
-    case SP_JSON_OBJECT:
-        sp_json_object_begin_inline(w);
-        for (size_t i = 0; i < v->n; i++) {
-            sp_json_key(w, v->keys[i]);
-            copy_value(w, v->items[i]);
-        }
-        sp_json_object_end(w);
-        break;
-    }
-}
-
-static int read_json(const char *path, sp_json_value **out, sp_error *err)
-{
-    char *text;
-    size_t len;
-    int status = sp_read_file(path, (size_t)1 << 26, &text, &len, err);
-    if (status) return status;
-    status = sp_json_parse(text, len, out, err);
-    free(text);
-    if (status) snprintf(err->file, sizeof err->file, "%s", path);
     return status;
 }
 
@@ -332,17 +286,17 @@ int run_cell(run_ctx *c, const sp_probe_cell *cell, uint64_t *trained, sp_error 
     if (!status) remove_leftovers(dir);
     sp_model *m = NULL;
     size_t ntrain = 0, nval = 0;
-    double t0 = now();
+    double t0 = sp_seconds();
     char untrained[512] = "";
     if (!status)
         status = train_cell(c, cell, dir, &m, trained, &ntrain, &nval, untrained, sizeof untrained, err);
-    double t1 = now();
+    double t1 = sp_seconds();
     sp_strbuf sb;
     sp_strbuf_init(&sb);
     if (!status && *untrained) write_untrained(c, cell, untrained, ntrain, &sb);
     sp_json_value *tj = NULL;
     char *tpath = sp_path_join(dir, "trained.json");
-    if (!status && !*untrained) status = read_json(tpath, &tj, err);
+    if (!status && !*untrained) status = sp_json_load(tpath, (size_t)1 << 26, &tj, err);
     free(tpath);
     double sat = 0;
     bool want_sat = p->analysis & SP_ANALYSIS_SATURATION;
@@ -362,7 +316,7 @@ int run_cell(run_ctx *c, const sp_probe_cell *cell, uint64_t *trained, sp_error 
         sp_json_uint(&w, p->seeds[cell->seed]);
         for (size_t i = 0; i < tj->n; i++) {
             sp_json_key(&w, tj->keys[i]);
-            copy_value(&w, tj->items[i]);
+            sp_json_write_value(&w, tj->items[i]);
         }
         sp_json_key(&w, "train_strings");
         sp_json_uint(&w, ntrain);
@@ -380,7 +334,7 @@ int run_cell(run_ctx *c, const sp_probe_cell *cell, uint64_t *trained, sp_error 
         sp_json_object_end(&w);
         sp_strbuf_putc(&sb, '\n');
     }
-    double t2 = now();
+    double t2 = sp_seconds();
     /* the time first: cell.json's presence means the cell is complete */
     if (!status) status = write_time(dir, t1 - t0, t2 - t1, err);
     if (!status) {

@@ -348,19 +348,15 @@ int run_write_probe(const run_ctx *c, const char *probe_path, bool force, sp_err
 /* Seconds of one cell from its cell.time.json (0 when absent). */
 static double cell_seconds(const char *dir)
 {
-    char *path = sp_path_join(dir, "cell.time.json"), *text;
-    size_t len;
+    char *path = sp_path_join(dir, "cell.time.json");
     sp_error e;
+    sp_json_value *v;
     double s = 0;
-    if (!sp_read_file(path, 4096, &text, &len, &e)) {
-        sp_json_value *v;
-        if (!sp_json_parse(text, len, &v, &e)) {
-            const sp_json_value *a = sp_json_get(v, "train_seconds"), *b = sp_json_get(v, "eval_seconds");
-            if (a && a->type == SP_JSON_NUMBER) s += a->number;
-            if (b && b->type == SP_JSON_NUMBER) s += b->number;
-            sp_json_free(v);
-        }
-        free(text);
+    if (!sp_json_load(path, 4096, &v, &e)) {
+        const sp_json_value *a = sp_json_get(v, "train_seconds"), *b = sp_json_get(v, "eval_seconds");
+        if (a && a->type == SP_JSON_NUMBER) s += a->number;
+        if (b && b->type == SP_JSON_NUMBER) s += b->number;
+        sp_json_free(v);
     }
     free(path);
     return s;
@@ -368,13 +364,9 @@ static double cell_seconds(const char *dir)
 
 int run_write_manifest(const char *out_dir, double wall_seconds, sp_error *err)
 {
-    char *ppath = sp_path_join(out_dir, "probe.json"), *text;
-    size_t len;
-    int status = sp_read_file(ppath, (size_t)1 << 26, &text, &len, err);
-    sp_json_value *pj = NULL;
-    if (!status && (status = sp_json_parse(text, len, &pj, err)))
-        snprintf(err->file, sizeof err->file, "%s", ppath);
-    if (!status) free(text);
+    char *ppath = sp_path_join(out_dir, "probe.json");
+    sp_json_value *pj;
+    int status = sp_json_load(ppath, (size_t)1 << 26, &pj, err);
     free(ppath);
     if (status) return status;
     const sp_json_value *langs = sp_json_get(pj, "languages"), *models = sp_json_get(pj, "models"),

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 void sp_train_options_default(sp_train_options *o)
 {
@@ -36,13 +35,6 @@ const char *sp_loss_kind_name(sp_loss_kind k)
 {
     static const char *const names[] = {"recognize", "predict", "both"};
     return names[k];
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct trainer {
@@ -538,7 +530,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
              const char *dir, bool resume, sp_train_summary *s, sp_error *err)
 {
     memset(s, 0, sizeof *s);
-    double t0 = now();
+    double t0 = sp_seconds();
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.m = m;
@@ -596,7 +588,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     sp_mode soft = {SP_ATTN_SOFT, 1, 0};
     sp_progress bar;
     sp_progress_init(&bar, o->progress, "train", o->steps);
-    double last_loss = NAN, tstep = now();
+    double last_loss = NAN, tstep = sp_seconds();
     uint64_t step = start;
     bool stop = false;
     while (!status && step < o->steps && !stop) {
@@ -642,7 +634,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
         if (o->on_step) o->on_step(o->on_step_ctx, step);
         if (bar.on) {
             char text[160];
-            double rate = (double)(step - start) / (now() - tstep);
+            double rate = (double)(step - start) / (sp_seconds() - tstep);
             snprintf(text, sizeof text, "loss %.4f acc %.3f |θ| %.4g %.1f steps/s", loss, acc,
                      sqrt(sumsq(sp_model_param_slab(m), tr.n)), rate);
             sp_progress_update_text(&bar, step, text);
@@ -665,7 +657,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     s->val_loss = tr.val_loss;
     s->val_acc = tr.val_acc;
     s->norm_end = tr.n_norm ? tr.norm_y[tr.n_norm - 1] : 0;
-    s->seconds = now() - t0;
+    s->seconds = sp_seconds() - t0;
     trainer_free(&tr);
     return status;
 }

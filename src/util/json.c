@@ -179,3 +179,29 @@ void sp_json_bool(sp_json_writer *w, bool v)
 }
 
 void sp_json_null(sp_json_writer *w) { sp_json_raw(w, "null", 4); }
+
+void sp_json_write_value(sp_json_writer *w, const sp_json_value *v)
+{
+    switch (v->type) {
+    case SP_JSON_NULL: sp_json_null(w); break;
+    case SP_JSON_BOOL: sp_json_bool(w, v->boolean); break;
+    case SP_JSON_NUMBER:
+        if (v->is_int) sp_json_int(w, v->integer);
+        else sp_json_double(w, v->number);
+        break;
+    case SP_JSON_STRING: sp_json_string_n(w, v->str, v->len); break;
+    case SP_JSON_ARRAY:
+        sp_json_array_begin_inline(w);
+        for (size_t i = 0; i < v->n; i++) sp_json_write_value(w, v->items[i]);
+        sp_json_array_end(w);
+        break;
+    case SP_JSON_OBJECT:
+        sp_json_object_begin_inline(w);
+        for (size_t i = 0; i < v->n; i++) {
+            sp_json_key(w, v->keys[i]);
+            sp_json_write_value(w, v->items[i]);
+        }
+        sp_json_object_end(w);
+        break;
+    }
+}

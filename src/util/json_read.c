@@ -1,9 +1,11 @@
 /* JSON reader: recursive descent over a byte buffer into a tree of sp_json_value (RFC 8259). */
 #include "satprobe/json.h"
 #include "satprobe/alloc.h"
+#include "satprobe/fsutil.h"
 #include "c_locale.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,4 +325,17 @@ const char *sp_json_type_name(sp_json_type t)
     static const char *const names[] = {"null", "a boolean", "a number", "a string", "an array",
                                         "an object"};
     return names[t];
+}
+
+int sp_json_load(const char *path, size_t max, sp_json_value **out, sp_error *err)
+{
+    char *text;
+    size_t len;
+    *out = NULL;
+    int status = sp_read_file(path, max, &text, &len, err);
+    if (status) return status;
+    status = sp_json_parse(text, len, out, err);
+    free(text);
+    if (status && err) snprintf(err->file, sizeof err->file, "%s", path);
+    return status;
 }

@@ -8,7 +8,7 @@
 
 #define BAR 30
 
-static double now(void)
+double sp_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -26,7 +26,7 @@ void sp_progress_init(sp_progress *p, bool enable, const char *label, uint64_t t
     p->label = label;
     p->total = total;
     p->next = step(p);
-    p->start = p->last = p->on ? now() : 0;
+    p->start = p->last = p->on ? sp_seconds() : 0;
     p->width = 0;
 }
 
@@ -36,7 +36,7 @@ void sp_progress_update_text(sp_progress *p, uint64_t done, const char *text)
 {
     if (!p->on || done < p->next) return;
     p->next = done + step(p);
-    double t = now();
+    double t = sp_seconds();
     if (t - p->start < 0.5 || t - p->last < 0.1) return;
     p->last = t;
     double frac = p->total ? (double)done / (double)p->total : 1;
