@@ -4,8 +4,10 @@
 #include "satprobe/json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_compact_layout(void **state)
 {
@@ -222,12 +224,53 @@ static void test_reader_errors(void **state)
     sp_json_free(parse_ok(deep));
 }
 
+/* A parsed value written back gives the same one-line text (integers as written, other numbers
+ * exactly), and sp_json_load reads a file and names it in a parse error. */
+static void test_write_value_and_load(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"a\": [1, -2, 0.1, 1e+300, true, false, null], \"s\": \"x\\ny\\u0000z\", \"o\": {\"k\": []}, "
+        "\"e\": {}}";
+    sp_json_value *v = NULL;
+    sp_error err;
+    assert_int_equal(sp_json_parse(text, strlen(text), &v, &err), SP_OK);
+    sp_strbuf sb;
+    sp_strbuf_init(&sb);
+    sp_json_writer w;
+    sp_json_writer_init(&w, &sb, false);
+    sp_json_write_value(&w, v);
+    assert_string_equal(sb.buf, text);
+    char path[] = "/tmp/sp-test-json-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, sb.buf, sb.len), (ssize_t)sb.len);
+    close(fd);
+    sp_json_value *back = NULL;
+    assert_int_equal(sp_json_load(path, 1 << 20, &back, &err), SP_OK);
+    assert_int_equal(back->n, 4);
+    assert_true(sp_json_get(back, "a")->items[2]->number == 0.1);
+    sp_json_free(back);
+    FILE *f = fopen(path, "w");
+    fputs("{\n  \"a\": ,\n}", f);
+    fclose(f);
+    assert_int_equal(sp_json_load(path, 1 << 20, &back, &err), SP_EINPUT);
+    assert_null(back);
+    assert_string_equal(err.file, path);
+    assert_int_equal(err.line, 2);
+    unlink(path);
+    assert_int_equal(sp_json_load(path, 1 << 20, &back, &err), SP_EIO);
+    sp_strbuf_free(&sb);
+    sp_json_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compact_layout), cmocka_unit_test(test_pretty_layout),
         cmocka_unit_test(test_escapes),        cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_reader),         cmocka_unit_test(test_reader_errors),
+        cmocka_unit_test(test_write_value_and_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

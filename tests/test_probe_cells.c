@@ -14,14 +14,7 @@ static sp_probe *probe(void)
                        "languages: [grammars/tomita-1.yaml, grammars/tomita-2.yaml, grammars/dyck-1.yaml]\n"
                        "models: [{name: a}, {name: b}]\n"
                        "seeds: [7, 3, 5, 1]\n";
-    sp_probe *p = NULL;
-    sp_error err;
-    sp_error_clear(&err);
-    if (sp_probe_parse(yaml, strlen(yaml), "<probe>", SP_SOURCE_DIR, &p, &err)) {
-        sp_error_print(&err, stderr);
-        fail_msg("the probe did not parse");
-    }
-    return p;
+    return tu_parse_probe(yaml);
 }
 
 static void test_order(void **state)

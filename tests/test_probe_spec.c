@@ -15,17 +15,6 @@
 /* Enough for the checks below to be valid on their own; tests add one section after it. */
 #define HEAD "name: t\nlanguages: [grammars/dyck-1.yaml]\nmodels: [{name: m}]\n"
 
-static sp_probe *parse_ok(const char *yaml)
-{
-    sp_probe *p = NULL;
-    sp_error err;
-    sp_error_clear(&err);
-    if (sp_probe_parse(yaml, strlen(yaml), "<probe>", SP_SOURCE_DIR, &p, &err)) {
-        sp_error_print(&err, stderr);
-        fail_msg("the probe did not parse");
-    }
-    return p;
-}
 
 /* Parsing must fail at line:col with a message containing needle. */
 static void expect_error(const char *yaml, int line, int col, const char *needle)
@@ -77,7 +66,7 @@ static void test_full(void **state)
         "modes: [soft, scaled:1000, saturated, hard, limit]\n"
         "constructions: [probes/constructions/dyck-1.yaml]\n"
         "analysis: [heads, norms]\n";
-    sp_probe *p = parse_ok(yaml);
+    sp_probe *p = tu_parse_probe(yaml);
     assert_string_equal(p->name, "full-1");
     assert_int_equal(p->nlanguages, 2);
     assert_string_equal(p->languages[0], src("grammars/dyck-1.yaml"));
@@ -147,7 +136,7 @@ static void test_full(void **state)
 static void test_defaults(void **state)
 {
     (void)state;
-    sp_probe *p = parse_ok(HEAD);
+    sp_probe *p = tu_parse_probe(HEAD);
     sp_gen_options g;
     sp_gen_options_default(&g);
     assert_int_equal(p->data.task, g.task);
@@ -183,7 +172,7 @@ static void test_defaults(void **state)
     sp_probe_destroy(p);
 
     /* null sections are the defaults; empty constructions and analysis lists are allowed */
-    p = parse_ok(HEAD "data:\ntrain: ~\nseeds:\nconstructions: []\nanalysis: []\n");
+    p = tu_parse_probe(HEAD "data:\ntrain: ~\nseeds:\nconstructions: []\nanalysis: []\n");
     assert_int_equal(p->data.train, g.train);
     assert_int_equal(p->nseeds, 1);
     assert_int_equal(p->analysis, 0);
@@ -193,7 +182,7 @@ static void test_defaults(void **state)
 static void test_globs(void **state)
 {
     (void)state;
-    sp_probe *p = parse_ok(
+    sp_probe *p = tu_parse_probe(
         "name: g\n"
         "languages: [grammars/tomita-*.yaml, grammars/tomita-3.yaml, grammars/tomita-1.yaml]\n"
         "models: [{name: m}]\n"
@@ -215,7 +204,7 @@ static void test_globs(void **state)
     snprintf(yaml, sizeof yaml,
              "name: a\nlanguages: [%s, grammars/dyck-1.yaml]\nmodels: [{name: m}]\n",
              src("grammars/dyck-1.yaml"));
-    p = parse_ok(yaml);
+    p = tu_parse_probe(yaml);
     assert_int_equal(p->nlanguages, 1);
     sp_probe_destroy(p);
 
@@ -354,7 +343,7 @@ static void test_bad_data(void **state)
     expect_error(HEAD "data:\n  test: {bins: []}\n", 5, 16, "data.test.bins must list 1 to");
     expect_error(HEAD "data:\n  seed: -3\n", 5, 9, "data.seed must be between 0");
     /* odd sizes are fine for next-symbol data, which has no negatives */
-    sp_probe *p = parse_ok(
+    sp_probe *p = tu_parse_probe(
         "name: t\nlanguages: [grammars/dyck-1.yaml]\n"
         "models: [{name: m, config: {heads_out: predict}}]\n"
         "data: {task: predict, train: {size: 11}, test: {size: 3, bins: [[0, 4], [2, 9]]}}\n");
@@ -422,7 +411,7 @@ static void test_bad_models(void **state)
 static void test_model_train(void **state)
 {
     (void)state;
-    sp_probe *p = parse_ok("name: t\nlanguages: [grammars/dyck-1.yaml]\n"
+    sp_probe *p = tu_parse_probe("name: t\nlanguages: [grammars/dyck-1.yaml]\n"
                            "train: {steps: 300, lr: 2e-3, weight_decay: 0.5}\n"
                            "models:\n  - name: a\n  - name: b\n    train: {weight_decay: 0, steps: 50}\n");
     assert_int_equal(p->nmodels, 2);

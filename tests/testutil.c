@@ -3,6 +3,7 @@
 
 #include "sp_config.h"
 #include "satprobe/alloc.h"
+#include "satprobe/probe.h"
 #include "satprobe/rng.h"
 
 #include <gsl/gsl_cdf.h>
@@ -194,4 +195,16 @@ const char *tu_tmp_path(const char *name)
     k = (k + 1) % 4;
     snprintf(p[k], sizeof p[k], "%s/%s", tmp_dir, name);
     return p[k];
+}
+
+struct sp_probe *tu_parse_probe(const char *yaml)
+{
+    sp_probe *p = NULL;
+    sp_error err;
+    sp_error_clear(&err);
+    if (sp_probe_parse(yaml, strlen(yaml), "<probe>", SP_SOURCE_DIR, &p, &err)) {
+        sp_error_print(&err, stderr);
+        fail_msg("the probe did not parse");
+    }
+    return p;
 }

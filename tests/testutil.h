@@ -45,4 +45,8 @@ int tu_tmp_dir_remove(void);
 const char *tu_tmp_dir(void);
 const char *tu_tmp_path(const char *name);
 
+/* A probe parsed from yaml with the source tree as its base; a parse error fails the test. */
+struct sp_probe;
+struct sp_probe *tu_parse_probe(const char *yaml);
+
 #endif
