@@ -1,8 +1,9 @@
 /* The attention kernels (src/nn/attention.c) against a plain double-precision implementation of
  * the same formulas, for every head size from 1 to 40 (each code path: the constant head sizes
- * 1, 2, 4, 8, 16, 32, widths that are multiples of 8, of 4 and neither, heads wider than the
- * kernels' 8 vector registers), with and without the causal mask, sequences shorter than T and
- * of length 0, forward weights and outputs, and backward dq, dk, dv written over and added. */
+ * 1, 2, 4, 8, 16, 32, widths that are multiples of 8, of 4 and neither, heads wider than a pass's
+ * channels) and narrow heads 2, 4 and 8 at a time, with and without the causal mask, sequences
+ * shorter than T and of length 0, forward weights and outputs, and backward dq, dk, dv written
+ * over and added. */
 #include "testutil.h"
 
 #include "satprobe/layers.h"
@@ -89,12 +90,16 @@ static void test_against_reference(void **state)
 {
     (void)state;
     gsl_rng *rng = sp_rng_new(5);
-    for (size_t HS = 1; HS <= 40; HS++)
+    /* head sizes 1 to 40 with 1 to 3 heads, then the narrow heads that go several at a time */
+    static const size_t extra[][2] = {{1, 4}, {1, 8}, {2, 4}, {2, 8}, {4, 4}, {4, 8}, {8, 4}, {1, 6}, {4, 6}};
+    size_t ncase = 40 + sizeof extra / sizeof extra[0];
+    for (size_t ci = 0; ci < ncase; ci++)
         for (int causal = 0; causal < 2; causal++) {
-            size_t NH = 1 + HS % 3, C = NH * HS, N = B * T * C;
+            size_t HS = ci < 40 ? ci + 1 : extra[ci - 40][0];
+            size_t NH = ci < 40 ? 1 + HS % 3 : extra[ci - 40][1], C = NH * HS, N = B * T * C;
             float *q = malloc(N * sizeof *q), *k = malloc(N * sizeof *k), *v = malloc(N * sizeof *v);
             float *dout = calloc(N, sizeof *dout), *out = malloc(N * sizeof *out);
-            float *att = malloc(B * NH * T * T * sizeof *att);
+            float *att = malloc(sp_attention_len(B, T, NH) * sizeof *att), *rows = malloc(B * NH * T * T * sizeof *rows);
             float *work = malloc(sp_attention_work_len(T, C, NH) * sizeof *work);
             float *dq = malloc(N * sizeof *dq), *dk = malloc(N * sizeof *dk), *dv = malloc(N * sizeof *dv);
             for (size_t b = 0; b < B; b++)
@@ -109,12 +114,16 @@ static void test_against_reference(void **state)
                      calloc(N, sizeof(double)), calloc(N, sizeof(double)), calloc(N, sizeof(double))};
             reference(&r, q, k, v, dout, C, NH, causal);
             for (size_t i = 0; i < N; i++) out[i] = NAN;
-            for (size_t i = 0; i < B * NH * T * T; i++) att[i] = NAN;
+            for (size_t i = 0; i < sp_attention_len(B, T, NH); i++) att[i] = NAN;
             int shift[2];
             sp_attention_forward(out, att, shift, work, q, k, v, lens, B, T, C, NH, causal,
                                  SP_RULE_SOFTMAX, 0);
             assert_true(shift[0] == 0 && shift[1] == 0);
-            close_to(att, r.att, B * NH * T * T, "weights", HS, causal);
+            for (size_t b = 0; b < B; b++)
+                for (size_t h = 0; h < NH; h++)
+                    for (size_t i = 0; i < T; i++)
+                        sp_attention_row(rows + ((b * NH + h) * T + i) * T, att, T, NH, lens[b], causal, b, h, i);
+            close_to(rows, r.att, B * NH * T * T, "weights", HS, causal);
             close_to(out, r.out, N, "output", HS, causal);
             /* overwritten (from NaN), then added onto 1 */
             for (size_t i = 0; i < N; i++) dq[i] = dk[i] = dv[i] = NAN;
@@ -133,7 +142,7 @@ static void test_against_reference(void **state)
             close_to(dk, r.dk, N, "dk added", HS, causal);
             close_to(dv, r.dv, N, "dv added", HS, causal);
             free(r.att), free(r.out), free(r.dq), free(r.dk), free(r.dv);
-            free(q), free(k), free(v), free(dout), free(out), free(att), free(work);
+            free(q), free(k), free(v), free(dout), free(out), free(att), free(rows), free(work);
             free(dq), free(dk), free(dv);
         }
     gsl_rng_free(rng);

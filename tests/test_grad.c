@@ -499,8 +499,8 @@ static void test_backward_set(void **state)
     assert_set_is_add(set2, add2, N * C, "residual db");
 
     for (int causal = 0; causal < 2; causal++) {
-        float q[N * C], k[N * C], v[N * C], out[N * C], att[B * NH * T * T], datt[256];
-        assert_true(sp_attention_work_len(T, C, NH) <= 256);
+        float q[N * C], k[N * C], v[N * C], out[N * C], att[B * NH * (T + 15) * T], datt[1024];
+        assert_true(sp_attention_work_len(T, C, NH) <= 1024 && sp_attention_len(B, T, NH) <= B * NH * (T + 15) * T);
         fill(q, N * C, r);
         fill(k, N * C, r);
         fill(v, N * C, r);
@@ -587,8 +587,9 @@ static void test_attention_rescaled(void **state)
     for (size_t b = 0; b < B; b++)
         for (size_t i = lens[b] * C; i < T * C; i++) dout[b * T * C + i] = 0; /* padding */
     for (int causal = 0; causal < 2; causal++) {
-        float out[B * T * C], out2[B * T * C], att[B * NH * T * T], att2[B * NH * T * T], datt[256];
-        assert_true(sp_attention_work_len(T, C, NH) <= 256);
+        float out[B * T * C], out2[B * T * C], att[B * NH * (T + 15) * T] = {0}, att2[B * NH * (T + 15) * T] = {0};
+        float datt[1024];
+        assert_true(sp_attention_work_len(T, C, NH) <= 1024 && sp_attention_len(B, T, NH) <= B * NH * (T + 15) * T);
         float qa[B * T * C], ka[B * T * C], qb[B * T * C], kb[B * T * C];
         memcpy(qa, q, sizeof q);
         memcpy(ka, k, sizeof k);

@@ -98,17 +98,17 @@ static void test_forward_scores_by_hand(void **state)
     p->layer[0].kw[0] = p->layer[0].kw[3] = 1;
     int s[] = {0, 1, 0};
     assert_true(fabsf(logit1(m, s, 3, "soft") - 1.625f) < 1e-6f);
-    const float *att = sp_model_attention(m, 0);
-    size_t T = sp_model_batch_T(m);
-    assert_int_equal(T, 4);
+    float att[4];
+    assert_int_equal(sp_model_batch_T(m), 4);
+    sp_model_attention_row(m, 0, 0, 0, 3, att);
     const float want[4] = {0.125f, 0.375f, 0.125f, 0.375f};
-    for (int j = 0; j < 4; j++) assert_true(fabsf(att[3 * T + j] - want[j]) < 1e-6f);
+    for (int j = 0; j < 4; j++) assert_true(fabsf(att[j] - want[j]) < 1e-6f);
     assert_true(fabsf(logit1(m, s, 3, "saturated") - 2.0f) < 1e-6f);
-    att = sp_model_attention(m, 0);
-    assert_true(att[3 * T + 1] == 0.5f && att[3 * T + 3] == 0.5f && att[3 * T + 0] == 0.0f && att[3 * T + 2] == 0.0f);
+    sp_model_attention_row(m, 0, 0, 0, 3, att);
+    assert_true(att[1] == 0.5f && att[3] == 0.5f && att[0] == 0.0f && att[2] == 0.0f);
     assert_true(fabsf(logit1(m, s, 3, "hard") - 2.0f) < 1e-6f);
-    att = sp_model_attention(m, 0);
-    assert_true(att[3 * T + 1] == 1.0f && att[3 * T + 3] == 0.0f);
+    sp_model_attention_row(m, 0, 0, 0, 3, att);
+    assert_true(att[1] == 1.0f && att[3] == 0.0f);
     sp_model_destroy(m);
 }
 
@@ -128,16 +128,18 @@ static void test_ties_and_masks(void **state)
             assert_int_equal(sp_model_forward(m, strs, ns, 2, &md, &err), SP_OK);
             size_t T = sp_model_batch_T(m);
             assert_int_equal(T, 6);
-            const float *att = sp_model_attention(m, 0);
+            float att[6];
             for (size_t b = 0; b < 2; b++) {
                 size_t n = ns[b] + 1;
-                for (size_t i = 0; i < T; i++)
+                for (size_t i = 0; i < T; i++) {
+                    sp_model_attention_row(m, 0, b, 0, i, att);
                     for (size_t j = 0; j < T; j++) {
-                        float w = att[b * T * T + i * T + j];
+                        float w = att[j];
                         size_t vis = i >= n ? 0 : bidir ? n : i + 1;
                         float want = j >= vis ? 0.0f : mi == 2 ? (j == 0 ? 1.0f : 0.0f) : (float)(1.0 / (double)vis);
                         if (w != want) fail_msg("%s mask %d: att[%zu][%zu][%zu] = %.9g, want %.9g", modes[mi], bidir, b, i, j, (double)w, (double)want);
                     }
+                }
             }
         }
         sp_model_destroy(m);
@@ -148,8 +150,8 @@ static void test_ties_and_masks(void **state)
 static void test_tie_tolerance(void **state)
 {
     (void)state;
-    float out[3], att[9], work[64];
-    assert_true(sp_attention_work_len(3, 1, 1) <= 64);
+    float out[3], att[16 * 3], work[128], row[3];
+    assert_true(sp_attention_work_len(3, 1, 1) <= 128 && sp_attention_len(1, 3, 1) <= 16 * 3);
     int shift[2];
     /* one query (row 2 of a causal 3x3), HS = 1: q = 1, k = (0, 1, 1 - d) */
     for (int inside = 0; inside < 2; inside++) {
@@ -157,11 +159,13 @@ static void test_tie_tolerance(void **state)
         float q[3] = {1, 1, 1}, k[3] = {0, 1, (float)(1 - d)}, v[3] = {0, 1, 3};
         size_t lens[1] = {3};
         sp_attention_forward(out, att, shift, work, q, k, v, lens, 1, 3, 1, 1, true, SP_RULE_UNIFORM_MAX, 1e-5);
-        if (inside) assert_true(att[6] == 0 && att[7] == 0.5f && att[8] == 0.5f && out[2] == 2.0f);
-        else assert_true(att[6] == 0 && att[7] == 1.0f && att[8] == 0 && out[2] == 1.0f);
+        sp_attention_row(row, att, 3, 1, 3, true, 0, 0, 2);
+        if (inside) assert_true(row[0] == 0 && row[1] == 0.5f && row[2] == 0.5f && out[2] == 2.0f);
+        else assert_true(row[0] == 0 && row[1] == 1.0f && row[2] == 0 && out[2] == 1.0f);
         float q2[3] = {1, 1, 1}, k2[3] = {0, 1, (float)(1 - d)};
         sp_attention_forward(out, att, shift, work, q2, k2, v, lens, 1, 3, 1, 1, true, SP_RULE_LEFTMOST_MAX, 1e-5);
-        assert_true(att[7] == 1.0f && att[8] == 0.0f);
+        sp_attention_row(row, att, 3, 1, 3, true, 0, 0, 2);
+        assert_true(row[1] == 1.0f && row[2] == 0.0f);
     }
 }
 
@@ -592,7 +596,8 @@ static void test_too_long(void **state)
 }
 
 /* The softmax's exponential (src/nn/vecmath.h) against libm's expf: within 2 units in the last
- * place over [-86, 0] (every 997th float, and the ends), 1 at 0, 0 below -86. */
+ * place over [-86, 0] (sixteen floats at every 997th, and the ends), 1 at 0, 0 below -86; the
+ * eight- and sixteen-lane versions give the same bits. */
 static int32_t ulp_distance(float a, float b)
 {
     int32_t ia, ib;
@@ -601,11 +606,14 @@ static int32_t ulp_distance(float a, float b)
     return ia > ib ? ia - ib : ib - ia;
 }
 
+/* e^x by both widths, which must agree in every lane */
 static float exp1(float x)
 {
-    v8sf v = {x, x, x, x, x, x, x, x};
-    v = sp_exp8_nonpos(v);
-    for (int l = 1; l < 8; l++) assert_true(v[l] == v[0]);
+    v8sf v = {0};
+    v16sf w = {0};
+    v = sp_exp8_nonpos(v + x);
+    w = sp_exp16_nonpos(w + x);
+    for (int l = 0; l < 16; l++) assert_true(w[l] == v[0] && (l >= 8 || v[l] == v[0]));
     return v[0];
 }
 
@@ -624,17 +632,20 @@ static void test_exp_nonpos(void **state)
     memcpy(&lo, &f, sizeof lo);
     size_t n = 0;
     for (uint32_t u = lo;; u = u + 997 > hi ? hi : u + 997) {
-        float x[8];
-        for (int l = 0; l < 8; l++) {
+        float x[16];
+        for (int l = 0; l < 16; l++) {
             uint32_t ul = u + (uint32_t)l <= hi ? u + (uint32_t)l : hi;
             memcpy(&x[l], &ul, sizeof x[l]);
         }
-        v8sf e = sp_exp8_nonpos(load8(x));
-        for (int l = 0; l < 8; l++) {
-            int32_t d = ulp_distance(e[l], expf(x[l]));
+        v8sf e = sp_exp8_nonpos(load8(x)), e2 = sp_exp8_nonpos(load8(x + 8));
+        v16sf e16 = sp_exp16_nonpos(load16(x));
+        for (int l = 0; l < 16; l++) {
+            float el = l < 8 ? e[l] : e2[l - 8];
+            if (e16[l] != el) fail_msg("exp of %.9g: %.9g on 16 lanes, %.9g on 8", (double)x[l], (double)e16[l], (double)el);
+            int32_t d = ulp_distance(el, expf(x[l]));
             if (d > worst) worst = d, worst_x = x[l];
         }
-        n += 8;
+        n += 16;
         if (u == hi) break;
     }
     printf("exp over %zu points of [-86, 0]: worst %d ulp at x = %.9g\n", n, (int)worst, (double)worst_x);

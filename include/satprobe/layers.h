@@ -57,10 +57,16 @@ typedef enum sp_attn_rule { SP_RULE_SOFTMAX, SP_RULE_UNIFORM_MAX, SP_RULE_LEFTMO
 
 /* Floats of scratch that attention needs for sequences of T positions (src/nn/attention.c). */
 size_t sp_attention_work_len(size_t T, size_t C, size_t NH);
+/* Floats of the weights sp_attention_forward keeps for B sequences of T positions. */
+size_t sp_attention_len(size_t B, size_t T, size_t NH);
+/* row [T] = the weights of query i over the keys in head h of sequence b (of n positions) in
+ * att, as sp_attention_forward left them; 0 where a key is not visible or i >= n. */
+void sp_attention_row(float *row, const float *att, size_t T, size_t NH, size_t n, bool causal, size_t b,
+                      size_t h, size_t i);
 
-/* Multi-head attention. q, k, v [B, T, C]; att [B, NH, T, T] gets the weights (row i over keys
- * j, 0 where j is not visible); out [B, T, C] the heads' outputs concatenated. Key j is visible
- * from query i when j < lens[b] and, if causal, j <= i. Scores are q·k / sqrt(HS); for the max
+/* Multi-head attention. q, k, v [B, T, C]; att [sp_attention_len(B, T, NH)] gets the weights, in
+ * blocks of eight queries (sp_attention_row reads a row); out [B, T, C] the heads' outputs
+ * concatenated. Key j is visible from query i when j < lens[b] and, if causal, j <= i. Scores are q·k / sqrt(HS); for the max
  * rules, M = {j : s_j >= max - tau}. q and k may be rescaled in place by powers of two (exact)
  * when their products would overflow float; the scores' scale is carried in double, and
  * shift[2] saves the exponents: q and k now hold q·2^-shift[0] and k·2^-shift[1] (0 and 0 in

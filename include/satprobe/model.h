@@ -129,8 +129,9 @@ size_t sp_model_batch_T(const sp_model *m);           /* T */
 const size_t *sp_model_batch_lens(const sp_model *m); /* [B] sequence lengths */
 const float *sp_model_logits(const sp_model *m);      /* [B] accept logits (recognize, both) */
 const float *sp_model_next_logits(const sp_model *m); /* [B, T, O] (predict, both) */
-/* Attention weights of layer l: [B, NH, T, T], row i over keys j (0 where not visible). */
-const float *sp_model_attention(const sp_model *m, size_t l);
+/* Attention weights of layer l, head h, sequence b, query i: row [T] over the keys (0 where
+ * not visible, and for i at or beyond the sequence's length). */
+void sp_model_attention_row(const sp_model *m, size_t l, size_t b, size_t h, size_t i, float *row);
 /* Residual stream: l = 0 the input, l = 1..L after layer l, L + 1 what the heads read (after
  * ln_f with pre-norm, else the same as L). [B, T, D]. */
 const float *sp_model_hidden(const sp_model *m, size_t l);

@@ -118,11 +118,11 @@ static void write_attention(eval_out *o, const sp_model *m, size_t mode, const s
     size_t T = sp_model_batch_T(m), NH = c->heads;
     const size_t *lens = sp_model_batch_lens(m);
     sp_strbuf *sb = &o->att.buf;
+    float *row = sp_calloc(T, sizeof *row);
     for (size_t b = 0; b < B && b < o->att_batch; b++) {
         size_t n = lens[b];
         for (size_t l = 0; l < c->layers; l++)
             for (size_t h = 0; h < NH; h++) {
-                const float *a = sp_model_attention(m, l) + (b * NH + h) * T * T;
                 sp_strbuf_puts(sb, "{\"string\": ");
                 put_string(sb, c, its[b].s, its[b].n);
                 sp_strbuf_printf(sb, ", \"mode\": \"%s\", \"layer\": %zu, \"head\": %zu, \"tokens\": [\"<bos>\"",
@@ -137,9 +137,10 @@ static void write_attention(eval_out *o, const sp_model *m, size_t mode, const s
                 sp_strbuf_puts(sb, "], \"weights\": [");
                 for (size_t i = 0; i < n; i++) {
                     sp_strbuf_puts(sb, i ? ", [" : "[");
+                    sp_model_attention_row(m, l, b, h, i, row);
                     for (size_t j = 0; j < n; j++) {
                         if (j) sp_strbuf_puts(sb, ", ");
-                        put_float(sb, a[i * T + j]);
+                        put_float(sb, row[j]);
                     }
                     sp_strbuf_putc(sb, ']');
                 }
@@ -147,6 +148,7 @@ static void write_attention(eval_out *o, const sp_model *m, size_t mode, const s
                 sp_outfile_flush_if_full(&o->att);
             }
     }
+    free(row);
 }
 
 /* Symbols of text (separated by single spaces) in the model's alphabet. */

@@ -39,24 +39,23 @@ int sp_eval_heads(sp_model *m, const sp_evalset *es, double scale, size_t batch,
     sp_mode mode = {SP_ATTN_SCALED, scale, 0};
     double *attended = sp_calloc(L * NH, sizeof *attended), *visible = sp_calloc(L * NH, sizeof *visible);
     uint64_t *multi = sp_calloc(L * NH, sizeof *multi), queries = 0;
+    float *row = sp_calloc(sp_config_seq_len(c, sp_evalset_max_len(es)), sizeof *row);
     sp_batcher bt;
     sp_batcher_init(&bt, es, m, batch, positives_only);
     size_t B;
     while (!status && (B = sp_batcher_next(&bt)) > 0) {
         status = sp_model_forward(m, bt.strs, bt.ns, B, &mode, err);
         if (status) break;
-        size_t T = sp_model_batch_T(m);
         const size_t *lens = sp_model_batch_lens(m);
         for (size_t b = 0; b < B; b++) queries += lens[b];
         for (size_t l = 0; l < L; l++) {
-            const float *att = sp_model_attention(m, l);
             for (size_t h = 0; h < NH; h++)
                 for (size_t b = 0; b < B; b++) {
-                    const float *a = att + (b * NH + h) * T * T;
                     size_t n = lens[b];
                     for (size_t i = 0; i < n; i++) {
                         size_t vis = c->mask == SP_MASK_CAUSAL ? i + 1 : n, cnt = 0;
-                        for (size_t j = 0; j < vis; j++) cnt += a[i * T + j] > ATTENDED;
+                        sp_model_attention_row(m, l, b, h, i, row);
+                        for (size_t j = 0; j < vis; j++) cnt += row[j] > ATTENDED;
                         attended[l * NH + h] += (double)cnt;
                         visible[l * NH + h] += (double)vis;
                         multi[l * NH + h] += cnt > 1;
@@ -79,6 +78,7 @@ int sp_eval_heads(sp_model *m, const sp_evalset *es, double scale, size_t batch,
     free(attended);
     free(visible);
     free(multi);
+    free(row);
     return status;
 }
 

@@ -1,18 +1,27 @@
-/* Multi-head attention, forward and backward, with direct loops per (sequence, head) rather
- * than matrix-product calls: heads are narrow (HS = C / NH is 4 to 32 in the usual sizes) and
- * sequences short, so a cblas_sgemm call per head spends most of its time packing and
- * dispatching. Every loop runs over the visible keys only (j <= i under the causal mask), with
- * its innermost loop along a contiguous row so that it vectorises, and every sum in registers:
+/* Multi-head attention, forward and backward, in direct loops rather than matrix-product calls:
+ * heads are narrow (HS = C / NH is 4 to 32 in the usual sizes) and sequences short, so a
+ * cblas_sgemm call per head spends most of its time packing and dispatching.
  *
- *   scores   S[i, j]  = Σ_c Q[i, c] Kᵀ[c, j]     along j (8 keys a vector), Kᵀ gathered per head
- *   values   O[i, :]  = Σ_j W[i, j] V[j, :]      along the head's channels
- *   backward dW[i, j] = Σ_c dO[i, c] Vᵀ[c, j]    along j, Vᵀ gathered per head
- *            dQ[i, :] = Σ_j dS[i, j] K[j, :]     along the channels
- *            dK[j, :] = Σ_i dS[i, j] Q[i, :]     along the channels, down column j of dS
- *            dV[j, :] = Σ_i W[i, j] dO[i, :]     along the channels, down column j of W
+ * Queries go QL at a time, one to a vector lane (QL = SP_QL, 16 where the build targets AVX-512,
+ * else 8): block bi holds queries QL bi .. QL bi + QL - 1, and every quantity of a query (its
+ * score for key j, its weight, its output channel c) is one lane of a vector, so nothing needs a
+ * sum across lanes until the keys' gradients. Per block, over the keys it sees (j < QL (bi + 1)
+ * under the causal mask, else j < n), one key at a time:
  *
- * Sums are in float, split over a few partial sums (by c mod 4, or j mod U) that are added in a
- * fixed order: the results do not depend on the vector width the build targets. */
+ *   scores   S[j, :]  = Σ_c K[j, c] Qᵀ[c, :]     (K[j, c] broadcast; sum over c mod 4)
+ *   weights  W[j, :]  = softmax over j, lane by lane, or the max rules
+ *   values   Oᵀ[c, :] = Σ_j V[j, c] W[j, :]      (in key order)
+ *   backward dW[j, :] = Σ_c V[j, c] dOᵀ[c, :]    (sum over c mod 4)
+ *            dS[j, :] = W[j, :] (dW[j, :] - Σ_j' W[j', :] dW[j', :])
+ *            dQᵀ[c, :] = Σ_j K[j, c] dS[j, :]    (in key order)
+ *   and per key, over the queries that see it:
+ *            dK[j, c] = Σ_i dS[i, j] Q[i, c]    (eight partial sums, i mod 8, each in query
+ *            dV[j, c] = Σ_i W[i, j] dO[i, c]     order, then added in a fixed tree)
+ *
+ * The weights stay in this layout (sp_attention_row reads a row of them). Sums are in float, in
+ * the fixed orders above, none of which depends on QL: the results do not depend on the vector
+ * width the build targets. (Blocks also pass over keys a query does not see, with weight 0,
+ * and a sum that is exactly zero may come out as +0 with one width and -0 with another.) */
 #include "satprobe/layers.h"
 #include "satprobe/error.h"
 #include "vecmath.h"
@@ -22,20 +31,30 @@
 #include <string.h>
 
 /* Largest |x| over the first lens[b] rows of each sequence. On the bits of |x| (non-negative
- * floats order as their bit patterns), so the loop is an integer max the compiler vectorises. */
+ * floats order as their bit patterns), eight integers at a time. */
 static float max_abs(const float *x, const size_t *lens, size_t B, size_t T, size_t C)
 {
+    const v8si none = {0}, magnitude = none + 0x7fffffff;
+    v8si m8 = none;
     uint32_t m = 0;
     for (size_t b = 0; b < B; b++) {
         const float *xb = x + b * T * C;
-        size_t n = lens[b] * C;
-        for (size_t i = 0; i < n; i++) {
+        size_t n = lens[b] * C, i = 0;
+        for (; i + 8 <= n; i += 8) {
+            v8si u;
+            memcpy(&u, xb + i, sizeof u);
+            u &= magnitude;
+            v8si more = u > m8;
+            m8 = (more & u) | (~more & m8);
+        }
+        for (; i < n; i++) {
             uint32_t u;
             memcpy(&u, &xb[i], sizeof u);
             u &= 0x7fffffffu;
             m = u > m ? u : m;
         }
     }
+    for (int l = 0; l < 8; l++) m = (uint32_t)m8[l] > m ? (uint32_t)m8[l] : m;
     float f;
     memcpy(&f, &m, sizeof f);
     return f;
@@ -54,251 +73,391 @@ static void scale_rows(float *x, const size_t *lens, size_t B, size_t T, size_t 
         for (size_t i = 0; i < lens[b] * C; i++) x[b * T * C + i] = ldexpf(x[b * T * C + i], -e);
 }
 
-/* Rows are processed in a scratch copy whose length is rounded up to whole lanes, so that the
- * vector loops over a row (mostly 10 to 100 keys) never fall into scalar tails: keys are
- * gathered into kt / vt with rows of round_up(n) entries, zero past n. */
-static size_t round_up(size_t n) { return (n + SP_LANES - 1) / SP_LANES * SP_LANES; }
+enum { QL = SP_QL }; /* queries per block */
+
+static size_t round_up(size_t n) { return (n + QL - 1) / QL * QL; }
+
+/* One (sequence, head)'s weights: round_up(T) / QL blocks of T keys of QL lanes. */
+static size_t head_len(size_t T) { return round_up(T) * T; }
+
+size_t sp_attention_len(size_t B, size_t T, size_t NH) { return B * NH * head_len(T); }
+
+/* the keys block bi of a sequence of n positions sees: 0 .. keys - 1 */
+static size_t block_keys(size_t bi, size_t n, bool causal)
+{
+    size_t end = (bi + 1) * QL;
+    return causal && end < n ? end : n;
+}
+
+void sp_attention_row(float *row, const float *att, size_t T, size_t NH, size_t n, bool causal, size_t b,
+                      size_t h, size_t i)
+{
+    const float *blk = att + (b * NH + h) * head_len(T) + i / QL * QL * T;
+    size_t vis = i >= n ? 0 : causal ? i + 1 : n;
+    for (size_t j = 0; j < T; j++) row[j] = j < vis ? blk[j * QL + i % QL] : 0.0f;
+}
+
+/* The kernels take the head size HS and the number of heads HG they do at once as arguments, and
+ * are inlined into a switch (BY_SHAPE) that makes both constants for the usual shapes: the loops
+ * over channels and heads then unroll and their sums stay in registers. Narrow heads go several
+ * at a time (HG HS up to QL channels), so that enough independent sums are in flight; each head's
+ * arithmetic is the same whatever HG is. */
+#define SP_INLINE static inline __attribute__((always_inline))
+#define UNROLL8 _Pragma("GCC unroll 8")
+#define UNROLL16 _Pragma("GCC unroll 16")
+
+enum { MAXG = 8 }; /* heads at once, at most */
+
+/* HG for heads of HS channels, NH of them: the most of 8, 4, 2 that divides NH with HG HS <= QL,
+ * for the head sizes BY_SHAPE has constants for; else 1 */
+static size_t group_of(size_t HS, size_t NH)
+{
+    if (HS != 1 && HS != 2 && HS != 4 && HS != 8) return 1;
+    for (size_t g = MAXG; g > 1; g /= 2)
+        if (NH % g == 0 && g * HS <= QL) return g;
+    return 1;
+}
 
 size_t sp_attention_work_len(size_t T, size_t C, size_t NH)
 {
-    return (C / NH + 1 + T) * round_up(T);
+    size_t HS = C / NH, HG = group_of(HS, NH);
+    return 2 * HG * HS * round_up(T) + HG * head_len(T);
 }
 
-/* Softmax of the raw dot products in the rows of S [n, n8], row i over its first vis(i) entries
- * (i + 1 under the causal mask, else n), in place; entries past vis(i) come out 0 up to
- * round_up(vis(i)). lambda is the true score per raw unit. Eight entries at a time; each
- * normaliser is summed in float, in lanes j mod 8, then across the lanes. The work goes phase
- * by phase over all rows (maxima, exponentials, scaling) rather than row by row: a short row's
- * chain of dependent operations would otherwise leave the processor waiting. rinv [n] is
- * scratch. */
-static void softmax_rows(float *S, float *rinv, size_t n, size_t n8, bool causal, double lambda)
+/* xt[bi, c, l] = x[(QL bi + l) C + c] for c < W, QL bi + l < n, else 0: W channels of rows of
+ * stride C, a query to a lane. */
+SP_INLINE void gather_lanes(float *restrict xt, const float *restrict x, size_t n, size_t C, size_t W)
 {
-    for (size_t i = 0; i < n; i++) {
-        float *row = S + i * n8;
-        size_t vis = causal ? i + 1 : n, v8 = round_up(vis);
-        for (size_t j = vis; j < v8; j++) row[j] = -INFINITY;
-        v8sf m = load8(row);
-        for (size_t j = 8; j < v8; j += 8) {
-            v8sf x = load8(row + j);
-            m = select8(x > m, x, m);
+    size_t nb = (n + QL - 1) / QL;
+    for (size_t bi = 0; bi < nb; bi++) {
+        float *blk = xt + bi * W * QL;
+        for (size_t l = 0; l < QL; l++) {
+            size_t i = bi * QL + l;
+            if (i < n)
+                for (size_t c = 0; c < W; c++) blk[c * QL + l] = x[i * C + c];
+            else
+                for (size_t c = 0; c < W; c++) blk[c * QL + l] = 0.0f;
         }
-        float mx = m[0];
-        for (int l = 1; l < 8; l++) mx = m[l] > mx ? m[l] : mx;
-        /* The argument lambda (s_j - max) in float: the difference of two floats is exact or
-         * rounded relative to itself, so the argument carries a relative error of about
-         * 2^-23 and the weight e^x one of 2^-23 |x|, which matters only where e^x is far
-         * below the row's largest weight, 1. A lambda beyond float range (scores rescaled by
-         * more than 2^60 in a scaled:C pass) takes the product in double. */
-        if (lambda < 0x1p60) {
-            float lf = (float)lambda;
-            for (size_t j = 0; j < v8; j += 8) store8(row + j, (load8(row + j) - mx) * lf);
-        } else
-            for (size_t j = 0; j < v8; j++) row[j] = (float)(lambda * ((double)row[j] - (double)mx));
-    }
-    for (size_t i = 0; i < n; i++) {
-        float *row = S + i * n8;
-        size_t v8 = round_up(causal ? i + 1 : n);
-        v8sf sum = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (size_t j = 0; j < v8; j += 8) {
-            v8sf e = sp_exp8_nonpos(load8(row + j));
-            store8(row + j, e);
-            sum += e;
-        }
-        rinv[i] = 1.0f / sum8(sum);
-    }
-    for (size_t i = 0; i < n; i++) {
-        float *row = S + i * n8, inv = rinv[i];
-        size_t v8 = round_up(causal ? i + 1 : n);
-        for (size_t j = 0; j < v8; j += 8) store8(row + j, load8(row + j) * inv);
     }
 }
 
-/* Weights of the max rules over row[0..n): 1/|M| (or 1 on the leftmost of M) on M = {j :
- * lambda (s_j - max) >= -tau}, 0 elsewhere. */
-static void max_row(float *row, size_t n, double lambda, sp_attn_rule rule, double tau)
-{
-    float mx = sp_max_f32(row, n);
-    size_t count = 0, first = n;
-    for (size_t j = 0; j < n; j++) {
-        bool in = lambda * ((double)row[j] - (double)mx) >= -tau;
-        if (in && first == n) first = j;
-        count += in;
-        row[j] = in ? 1.0f : 0.0f;
-    }
-    if (rule == SP_RULE_LEFTMOST_MAX) {
-        memset(row, 0, n * sizeof *row);
-        row[first] = 1.0f;
-    } else {
-        float w = (float)(1.0 / (double)count);
-        for (size_t j = 0; j < n; j++) row[j] *= w;
-    }
-}
-
-/* xt[c, j] (row stride n8) = x[j, c] (row stride C) for j < n, 0 for n <= j < n8: one head's keys
- * or values, transposed so that a query's scores (or a row's weight gradients) run along j. */
-static void gather_transposed(float *xt, const float *x, size_t n, size_t n8, size_t C, size_t HS)
-{
-    for (size_t j = 0; j < n; j++)
-        for (size_t c = 0; c < HS; c++) xt[c * n8 + j] = x[j * C + c];
-    for (size_t c = 0; c < HS; c++)
-        for (size_t j = n; j < n8; j++) xt[c * n8 + j] = 0.0f;
-}
-
-/* The inner kernels take HS as an argument, and are inlined into switches on HS (BY_HEAD_SIZE)
- * so that for the usual head sizes it is a constant: the loops over a head's channels then
- * unroll into whole vector registers. */
-#define SP_INLINE static inline __attribute__((always_inline))
-
-/* row[j] = Σ_c a[c] bt[c, j] for j < v8 (a multiple of 8), bt with row stride n8: eight keys at
- * a time, the sum over c in four vectors (c mod 4) added at the end, so that the additions do
- * not wait on each other */
-SP_INLINE void row_times(float *restrict row, const float *restrict a, const float *restrict bt,
-                         size_t v8, size_t n8, size_t HS)
-{
-    size_t H4 = HS / 4 * 4;
-    for (size_t j = 0; j < v8; j += 8) {
-        const float *b = bt + j;
-        v8sf s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
-        size_t c = 0;
-        for (; c < H4; c += 4) {
-            s0 += a[c] * load8(b + c * n8);
-            s1 += a[c + 1] * load8(b + (c + 1) * n8);
-            s2 += a[c + 2] * load8(b + (c + 2) * n8);
-            s3 += a[c + 3] * load8(b + (c + 3) * n8);
-        }
-        for (; c < HS; c++) s0 += a[c] * load8(b + c * n8);
-        store8(row + j, (s0 + s1) + (s2 + s3));
-    }
-}
-
-/* out[c] = s · Σ_j w[j ws] x[j, c] (x with row stride C), added into out or written over it.
- * A head's channels L at a time (L = 8 when HS is a multiple of 8, else 4) in NV vector
- * registers (up to 8; wider heads go in chunks), plus a scalar loop for the HS % 4 left over.
- * With fewer than 8 channel vectors the keys are split U ways (j mod U, U NV <= 8 or U = 4)
- * so that enough independent sums are in flight. One body, written once for each vector
- * width. */
-#define WEIGHTED_ROWS(name, vec, L, load, store)                                                    \
-    SP_INLINE size_t name(float *restrict out, const float *restrict w, size_t ws,                  \
-                          const float *restrict x, size_t vis, size_t C, size_t HS, float s,        \
-                          sp_grad_write mode)                                                       \
-    {                                                                                               \
-        enum { MAXV = 8 };                                                                          \
-        size_t HL = HS / L * L;                                                                     \
-        for (size_t c0 = 0; c0 < HL; c0 += L * MAXV) {                                              \
-            size_t nv = (HL - c0) / L < MAXV ? (HL - c0) / L : MAXV;                                \
-            size_t U = nv >= 8 ? 1 : nv >= 4 ? 2 : 4;                                               \
-            vec acc[4][MAXV];                                                                       \
-            _Pragma("GCC unroll 4") for (size_t t = 0; t < 4; t++)                                  \
-                _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++) acc[t][u] = (vec){0};     \
-            size_t j = 0;                                                                           \
-            for (; j + U <= vis; j += U)                                                            \
-                _Pragma("GCC unroll 4") for (size_t t = 0; t < 4; t++) if (t < U)                   \
-                {                                                                                   \
-                    const float *xj = x + (j + t) * C + c0;                                         \
-                    float wj = w[(j + t) * ws];                                                     \
-                    _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++)                       \
-                        if (u < nv) acc[t][u] += wj * load(xj + L * u);                             \
-                }                                                                                   \
-            for (; j < vis; j++) {                                                                  \
-                const float *xj = x + j * C + c0;                                                   \
-                float wj = w[j * ws];                                                               \
-                _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++)                           \
-                    if (u < nv) acc[0][u] += wj * load(xj + L * u);                                 \
-            }                                                                                       \
-            _Pragma("GCC unroll 8") for (size_t u = 0; u < MAXV; u++) if (u < nv)                   \
-            {                                                                                       \
-                vec sum = acc[0][u];                                                                \
-                if (U > 1) sum += acc[1][u];                                                        \
-                if (U > 2) sum = (sum + acc[2][u]) + acc[3][u];                                     \
-                float *o = out + c0 + L * u;                                                        \
-                store(o, mode == SP_GRAD_SET ? s * sum : load(o) + s * sum);                        \
-            }                                                                                       \
-        }                                                                                           \
-        return HL;                                                                                  \
-    }
-
-WEIGHTED_ROWS(weighted_rows8, v8sf, 8, load8, store8)
-WEIGHTED_ROWS(weighted_rows4, v4sf, 4, load4, store4)
-
-SP_INLINE void weighted_rows(float *restrict out, const float *restrict w, size_t ws,
-                             const float *restrict x, size_t vis, size_t C, size_t HS, float s,
+/* rows[l C + c] (+)= s acc[c][l] for c < G (at most QL) and lanes l < nl */
+SP_INLINE void scatter_lanes(float *rows, size_t C, const vqf *acc, size_t G, size_t nl, float s,
                              sp_grad_write mode)
 {
-    size_t done = HS % 8 == 0 ? weighted_rows8(out, w, ws, x, vis, C, HS, s, mode)
-                              : weighted_rows4(out, w, ws, x, vis, C, HS, s, mode);
-    for (size_t c = done; c < HS; c++) {
-        float acc = 0;
-        for (size_t j = 0; j < vis; j++) acc += w[j * ws] * x[j * C + c];
-        out[c] = mode == SP_GRAD_SET ? s * acc : out[c] + s * acc;
-    }
+    float tmp[QL][QL];
+    UNROLL16 for (size_t g = 0; g < QL; g++) if (g < G) storeq(tmp[g], acc[g]);
+    for (size_t l = 0; l < nl; l++)
+        for (size_t g = 0; g < G; g++) {
+            float *o = rows + l * C + g;
+            *o = mode == SP_GRAD_SET ? s * tmp[g][l] : *o + s * tmp[g][l];
+        }
 }
 
-/* One head of one sequence: att rows ab [n, T] and out rows ob [n, HS] (stride C) from q and v
- * rows (stride C) and kt [HS, n8]; S [n, n8] and rinv [n] are scratch. */
-SP_INLINE void head_forward(size_t HS, float *ab, float *ob, float *S, float *rinv, const float *qb,
-                            const float *kt, const float *vb, size_t n, size_t T, size_t C,
-                            bool causal, double lambda, sp_attn_rule rule, double tau)
+/* out[i] = the sum of a[i]'s lanes, for eight vectors at once: ((l0 + l4) + (l2 + l6)) + ((l1 +
+ * l5) + (l3 + l7)) for every one of them */
+SP_INLINE v8sf hsum8x8(const v8sf a[8])
 {
-    size_t n8 = round_up(n);
-    for (size_t i = 0; i < n; i++)
-        row_times(S + i * n8, qb + i * C, kt, round_up(causal ? i + 1 : n), n8, HS);
-    if (rule == SP_RULE_SOFTMAX) softmax_rows(S, rinv, n, n8, causal, lambda);
-    else
-        for (size_t i = 0; i < n; i++) max_row(S + i * n8, causal ? i + 1 : n, lambda, rule, tau);
-    for (size_t i = 0; i < n; i++) {
-        size_t vis = causal ? i + 1 : n;
-        float *row = ab + i * T;
-        memcpy(row, S + i * n8, vis * sizeof *row);
-        memset(row + vis, 0, (T - vis) * sizeof *row);
-        weighted_rows(ob + i * C, S + i * n8, 1, vb, vis, C, HS, 1.0f, SP_GRAD_SET);
-    }
+#define PAIRS(x, y, i0, i1, i2, i3, i4, i5, i6, i7, k0, k1, k2, k3, k4, k5, k6, k7)                    \
+    (__builtin_shufflevector(x, y, i0, i1, i2, i3, i4, i5, i6, i7) +                                \
+     __builtin_shufflevector(x, y, k0, k1, k2, k3, k4, k5, k6, k7))
+    v8sf b0 = PAIRS(a[0], a[1], 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15);
+    v8sf b1 = PAIRS(a[2], a[3], 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15);
+    v8sf b2 = PAIRS(a[4], a[5], 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15);
+    v8sf b3 = PAIRS(a[6], a[7], 0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15);
+    v8sf c0 = PAIRS(b0, b1, 0, 1, 8, 9, 4, 5, 12, 13, 2, 3, 10, 11, 6, 7, 14, 15);
+    v8sf c1 = PAIRS(b2, b3, 0, 1, 8, 9, 4, 5, 12, 13, 2, 3, 10, 11, 6, 7, 14, 15);
+    return PAIRS(c0, c1, 0, 4, 2, 6, 8, 12, 10, 14, 1, 5, 3, 7, 9, 13, 11, 15);
+#undef PAIRS
 }
 
-/* One head of one sequence, backward: dq (+)=, dk (+)= and dv (+)= (rows of stride C) from the
- * head's weights ab [n, T], dout, q and k rows (stride C) and vt [HS, n8]; wbuf [n8] and
- * ds [n, n8] are scratch. Rows of dq from rows of ds; rows of dk and dv from columns of ds
- * and of the weights (the queries that see key j), each a sum in registers. */
-SP_INLINE void head_backward(size_t HS, float *dq, float *dk, float *dv, float *ds, float *wbuf,
-                             const float *vt, const float *ab, const float *dout, const float *q,
-                             const float *k, size_t n, size_t T, size_t C, bool causal, float aq,
-                             float ak, sp_grad_write mode)
+static const v8sf ZERO8 = {0};
+static const vqf ZEROQ = {0};
+
+/* acc += x's lanes 0..7, then (where QL is 16) its lanes 8..15: sums over queries i in eight
+ * partial sums by i mod 8, added in query order whatever QL is */
+static inline v8sf add_halves(v8sf acc, vqf x)
 {
-    size_t n8 = round_up(n);
-    for (size_t i = 0; i < n; i++) {
-        size_t vis = causal ? i + 1 : n, v8 = round_up(vis);
-        float *row = ds + i * n8;
-        memcpy(wbuf, ab + i * T, vis * sizeof *wbuf);
-        for (size_t j = vis; j < v8; j++) wbuf[j] = 0.0f;
-        /* dW[i, :] = dO[i] · Vᵀ, then through the softmax of the row: ds_j = w_j (dw_j -
-         * Σ_j' w_j' dw_j'); keys that are not visible have w = 0 and get ds = 0 */
-        row_times(row, dout + i * C, vt, v8, n8, HS);
-        v8sf d = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (size_t j = 0; j < v8; j += 8) d += load8(wbuf + j) * load8(row + j);
-        float dot = sum8(d);
-        for (size_t j = 0; j < v8; j += 8) store8(row + j, load8(wbuf + j) * (load8(row + j) - dot));
-        /* dQ[i] (+)= aq Σ_j ds[i, j] K[j] */
-        weighted_rows(dq + i * C, row, 1, k, vis, C, HS, aq, mode);
+#if SP_QL == 16
+    acc += __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7);
+    return acc + __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+    return acc + x;
+#endif
+}
+
+/* Σ_c x[c] yt[c] lane by lane over c < HS, x[c] broadcast: partial sums by c mod 4 (each
+ * starting from its first product), added in pairs */
+SP_INLINE vqf dot_lanes(size_t HS, const float *restrict x, const float *restrict yt)
+{
+    vqf p0 = x[0] * loadq(yt), p1 = ZEROQ, p2 = ZEROQ, p3 = ZEROQ;
+    if (HS > 1) p1 = x[1] * loadq(yt + QL);
+    if (HS > 2) p2 = x[2] * loadq(yt + 2 * QL);
+    if (HS > 3) p3 = x[3] * loadq(yt + 3 * QL);
+    size_t c = 4;
+    for (; c + 4 <= HS; c += 4) {
+        p0 += x[c] * loadq(yt + c * QL);
+        p1 += x[c + 1] * loadq(yt + (c + 1) * QL);
+        p2 += x[c + 2] * loadq(yt + (c + 2) * QL);
+        p3 += x[c + 3] * loadq(yt + (c + 3) * QL);
     }
-    for (size_t j = 0; j < n; j++) {
-        size_t i0 = causal ? j : 0;
-        /* dV[j] (+)= Σ_i W[i, j] dO[i];  dK[j] (+)= ak Σ_i ds[i, j] Q[i] */
-        weighted_rows(dv + j * C, ab + i0 * T + j, T, dout + i0 * C, n - i0, C, HS, 1.0f, mode);
-        weighted_rows(dk + j * C, ds + i0 * n8 + j, n8, q + i0 * C, n - i0, C, HS, ak, mode);
+    if (c < HS) p0 += x[c] * loadq(yt + c * QL);
+    if (c + 1 < HS) p1 += x[c + 1] * loadq(yt + (c + 1) * QL);
+    if (c + 2 < HS) p2 += x[c + 2] * loadq(yt + (c + 2) * QL);
+    return HS == 1 ? p0 : HS == 2 ? p0 + p1 : HS == 3 ? (p0 + p1) + p2 : (p0 + p1) + (p2 + p3);
+}
+
+static inline vqf maxq(vqf a, vqf b) { return selectq(b > a, b, a); }
+
+/* The softmax of one lane set over j < nk, in place, left unnormalised: returns 1 / the lanes'
+ * sums. For lambda beyond float range (scores rescaled by more than 2^60 in a scaled:C pass): the
+ * argument lambda (s_j - max) in double. */
+static vqf softmax_wide(float *blk, size_t nk, vqf m, double lambda)
+{
+    vqf sum = ZEROQ;
+    for (size_t j = 0; j < nk; j++) {
+        vqf x;
+        for (int l = 0; l < QL; l++) x[l] = (float)(lambda * ((double)blk[j * QL + l] - (double)m[l]));
+        vqf e = sp_expq_nonpos(x);
+        storeq(blk + j * QL, e);
+        sum += e;
+    }
+    return (ZEROQ + 1.0f) / sum;
+}
+
+/* The max rules, lane by lane over j < nk: 1/|M| (or 1 on the leftmost of M) on M = {j :
+ * lambda (s_j - max) >= -tau}, 0 elsewhere. */
+static void max_rule(float *blk, size_t nk, vqf m, double lambda, sp_attn_rule rule, double tau)
+{
+    for (size_t l = 0; l < QL; l++) {
+        size_t count = 0, first = nk;
+        for (size_t j = 0; j < nk; j++) {
+            float *w = blk + j * QL + l;
+            bool in = lambda * ((double)*w - (double)m[l]) >= -tau;
+            if (in && first == nk) first = j;
+            count += in;
+            *w = in ? 1.0f : 0.0f;
+        }
+        float wv = (float)(1.0 / (double)count);
+        for (size_t j = 0; j < nk; j++) {
+            float *w = blk + j * QL + l;
+            *w = rule == SP_RULE_LEFTMOST_MAX ? (j == first ? 1.0f : 0.0f) : *w * wv;
+        }
     }
 }
 
-/* f(HS, ...) with HS a constant for the common head sizes */
-#define BY_HEAD_SIZE(HS, f, ...)                                                                  \
+/* One block of queries, HG heads: weights of head g into hb + g HL (already at the block), the
+ * outputs (HG HS channels) into out rows (stride C, nl of them), from qt [HG HS, QL] and k, v
+ * rows (stride C, at the group's first channel), over keys j < nk.
+ *
+ *   S[j] = Σ_c K[j, c] Qᵀ[c], -inf for the lanes of queries before j (the causal diagonal);
+ *   W[j] = e^(lambda (S[j] - max)) / Σ_j e^... (the exponent formed in float: the difference of
+ *   two floats is exact or rounded relative to itself, so the argument carries a relative error
+ *   of about 2^-23 and the weight e^x one of 2^-23 |x|, which matters only where e^x is far
+ *   below the largest weight, 1; each sum in float in key order), or the max rules;
+ *   Oᵀ[c] = Σ_j V[j, c] W[j], QL channels a pass. */
+SP_INLINE void block_forward(size_t HS, size_t HG, float *restrict hb, float *restrict out,
+                             const float *restrict qt, const float *restrict k, const float *restrict v,
+                             size_t nk, size_t i0, size_t nl, size_t HL, size_t C, bool causal,
+                             double lambda, sp_attn_rule rule, double tau)
+{
+    static const int32_t lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    vqi lane;
+    memcpy(&lane, lanes, sizeof lane);
+    const vqf ninf = ZEROQ - INFINITY;
+    /* two running maxima per head, even and odd keys (a max has no order) */
+    vqf m0[MAXG], m1[MAXG], r[MAXG];
+    UNROLL8 for (size_t g = 0; g < MAXG; g++) m0[g] = m1[g] = ninf, r[g] = ZEROQ + 1.0f;
+    for (size_t j = 0; j < nk; j++) {
+        vqi hide = lane < (int32_t)(j - i0);
+        UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG)
+        {
+            vqf s = dot_lanes(HS, k + j * C + g * HS, qt + g * HS * QL);
+            if (causal && j > i0) s = selectq(hide, ninf, s);
+            storeq(hb + g * HL + j * QL, s);
+            if (j % 2) m1[g] = maxq(m1[g], s);
+            else m0[g] = maxq(m0[g], s);
+        }
+    }
+    UNROLL8 for (size_t g = 0; g < MAXG; g++) m0[g] = maxq(m0[g], m1[g]);
+    if (rule == SP_RULE_SOFTMAX && lambda < 0x1p60) {
+        float lf = (float)lambda;
+        vqf sum[MAXG];
+        UNROLL8 for (size_t g = 0; g < MAXG; g++) sum[g] = ZEROQ;
+        for (size_t j = 0; j < nk; j++)
+            UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG)
+            {
+                float *w = hb + g * HL + j * QL;
+                vqf e = sp_expq_nonpos((loadq(w) - m0[g]) * lf);
+                storeq(w, e);
+                sum[g] += e;
+            }
+        UNROLL8 for (size_t g = 0; g < MAXG; g++) r[g] = (ZEROQ + 1.0f) / sum[g];
+    } else
+        for (size_t g = 0; g < HG; g++) {
+            if (rule == SP_RULE_SOFTMAX) r[g] = softmax_wide(hb + g * HL, nk, m0[g], lambda);
+            else max_rule(hb + g * HL, nk, m0[g], lambda, rule, tau);
+        }
+    /* a head's weights are normalised (and stored) in the pass over its first channel */
+    for (size_t c0 = 0; c0 < HG * HS; c0 += QL) {
+        size_t G = HG * HS - c0 < QL ? HG * HS - c0 : QL;
+        vqf acc[QL];
+        UNROLL16 for (size_t u = 0; u < QL; u++) acc[u] = ZEROQ;
+        for (size_t j = 0; j < nk; j++) {
+            vqf w[MAXG];
+            UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
+            {
+                float *wp = hb + g * HL + j * QL;
+                w[g] = loadq(wp);
+                if (g * HS >= c0 && rule == SP_RULE_SOFTMAX) {
+                    w[g] *= r[g];
+                    storeq(wp, w[g]);
+                }
+            }
+            const float *vj = v + j * C + c0;
+            UNROLL16 for (size_t u = 0; u < QL; u++) if (u < G) acc[u] += vj[u] * w[(c0 + u) / HS];
+        }
+        scatter_lanes(out + c0, C, acc, G, nl, 1.0f, SP_GRAD_SET);
+    }
+}
+
+/* One group of HG heads of one sequence forward: weights into hb [HG HL], outputs into ob (rows
+ * of stride C); qt [HG HS round_up(n)] scratch. */
+SP_INLINE void group_forward(size_t HS, size_t HG, float *hb, float *ob, float *qt, const float *qb,
+                             const float *kb, const float *vb, size_t n, size_t T, size_t C, bool causal,
+                             double lambda, sp_attn_rule rule, double tau)
+{
+    size_t W = HG * HS, HL = head_len(T);
+    gather_lanes(qt, qb, n, C, W);
+    for (size_t bi = 0; bi * QL < n; bi++) {
+        size_t i0 = bi * QL, nk = block_keys(bi, n, causal), nl = n - i0 < QL ? n - i0 : QL;
+        block_forward(HS, HG, hb + i0 * T, ob + i0 * C, qt + bi * W * QL, kb, vb, nk, i0, nl, HL, C, causal,
+                      lambda, rule, tau);
+    }
+}
+
+/* One block backward, HG heads: dS of head g into ds + g HL (at the block) from its weights at
+ * hb + g HL, dOᵀ dot [HG HS, QL] and v rows; then the block's dq rows (+)= aq dQ.
+ *
+ *   dW[j] = Σ_c V[j, c] dOᵀ[c];  dS[j] = W[j] (dW[j] - Σ_j' W[j'] dW[j']) (the sum in key
+ *   order);  dQᵀ[c] = Σ_j K[j, c] dS[j], QL channels a pass. */
+SP_INLINE void block_backward(size_t HS, size_t HG, float *restrict dq, float *restrict ds,
+                              const float *restrict hb, const float *restrict dot, const float *restrict v,
+                              const float *restrict k, size_t nk, size_t HL, size_t C, size_t nl, float aq,
+                              sp_grad_write mode)
+{
+    vqf wdw[MAXG];
+    UNROLL8 for (size_t g = 0; g < MAXG; g++) wdw[g] = ZEROQ;
+    for (size_t j = 0; j < nk; j++)
+        UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG)
+        {
+            vqf dw = dot_lanes(HS, v + j * C + g * HS, dot + g * HS * QL);
+            storeq(ds + g * HL + j * QL, dw);
+            wdw[g] += loadq(hb + g * HL + j * QL) * dw;
+        }
+    for (size_t c0 = 0; c0 < HG * HS; c0 += QL) {
+        size_t G = HG * HS - c0 < QL ? HG * HS - c0 : QL;
+        vqf acc[QL];
+        UNROLL16 for (size_t u = 0; u < QL; u++) acc[u] = ZEROQ;
+        for (size_t j = 0; j < nk; j++) {
+            vqf d[MAXG];
+            UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
+            {
+                float *dp = ds + g * HL + j * QL;
+                d[g] = loadq(dp);
+                if (g * HS >= c0) {
+                    d[g] = loadq(hb + g * HL + j * QL) * (d[g] - wdw[g]);
+                    storeq(dp, d[g]);
+                }
+            }
+            const float *kj = k + j * C + c0;
+            UNROLL16 for (size_t u = 0; u < QL; u++) if (u < G) acc[u] += kj[u] * d[(c0 + u) / HS];
+        }
+        scatter_lanes(dq + c0, C, acc, G, nl, aq, mode);
+    }
+}
+
+/* out[c] (+)= s a[c] for c < G */
+SP_INLINE void put_sums(float *out, const float *a, size_t G, float s, sp_grad_write mode)
+{
+    UNROLL16 for (size_t g = 0; g < 16; g++) if (g < G) out[g] = mode == SP_GRAD_SET ? s * a[g] : out[g] + s * a[g];
+}
+
+/* Key j's gradients for HG heads: dk[j] (+)= ak Σ_i dS[i, j] Q[i] and dv[j] (+)= Σ_i W[i, j] dO[i]
+ * over the blocks b0 .. nb - 1 that see it, from hb (weights), ds, and qt and dot (the blocks'
+ * [HG HS, QL] queries and output gradients); sixteen channels a pass, their sums through
+ * hsum8x8. */
+SP_INLINE void key_backward(size_t HS, size_t HG, float *dk, float *dv, const float *hb, const float *ds,
+                            const float *qt, const float *dot, size_t j, size_t b0, size_t nb, size_t T,
+                            size_t HL, float ak, sp_grad_write mode)
+{
+    size_t W = HG * HS;
+    for (int which = 0; which < 2; which++) {
+        const float *src = which ? hb : ds, *xt = which ? dot : qt;
+        float *out = which ? dv : dk;
+        for (size_t c0 = 0; c0 < W; c0 += 16) {
+            size_t G = W - c0 < 16 ? W - c0 : 16;
+            v8sf a[16];
+            UNROLL16 for (size_t u = 0; u < 16; u++) a[u] = ZERO8;
+            for (size_t bi = b0; bi < nb; bi++) {
+                vqf sv[MAXG];
+                UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
+                    sv[g] = loadq(src + g * HL + bi * QL * T + j * QL);
+                const float *xb = xt + (bi * W + c0) * QL;
+                UNROLL16 for (size_t u = 0; u < 16; u++) if (u < G)
+                    a[u] = add_halves(a[u], sv[(c0 + u) / HS] * loadq(xb + u * QL));
+            }
+            float sums[16];
+            store8(sums, hsum8x8(a));
+            if (G > 8) store8(sums + 8, hsum8x8(a + 8));
+            put_sums(out + c0, sums, G, which ? 1.0f : ak, mode);
+        }
+    }
+}
+
+/* One group of HG heads of one sequence backward. qt, dot [HG HS round_up(n)] and ds [HG HL]
+ * scratch. */
+SP_INLINE void group_backward(size_t HS, size_t HG, float *dq, float *dk, float *dv, float *qt, float *dot,
+                              float *ds, const float *hb, const float *dout, const float *q, const float *k,
+                              const float *v, size_t n, size_t T, size_t C, bool causal, float aq, float ak,
+                              sp_grad_write mode)
+{
+    size_t W = HG * HS, HL = head_len(T);
+    gather_lanes(qt, q, n, C, W);
+    gather_lanes(dot, dout, n, C, W);
+    size_t nb = (n + QL - 1) / QL;
+    for (size_t bi = 0; bi < nb; bi++) {
+        size_t i0 = bi * QL, nk = block_keys(bi, n, causal), nl = n - i0 < QL ? n - i0 : QL;
+        block_backward(HS, HG, dq + i0 * C, ds + i0 * T, hb + i0 * T, dot + bi * W * QL, v, k, nk, HL, C, nl,
+                       aq, mode);
+    }
+    for (size_t j = 0; j < n; j++)
+        key_backward(HS, HG, dk + j * C, dv + j * C, hb, ds, qt, dot, j, causal ? j / QL : 0, nb, T, HL, ak,
+                     mode);
+}
+
+/* f(HS, HG, ...) with HS and HG constants for the shapes group_of picks (HG > 1 only for HS 1,
+ * 2, 4, 8) and the common wider heads */
+#define BY_SHAPE(HS, HG, f, ...)                                                                  \
     do {                                                                                          \
-        switch (HS) {                                                                             \
-        case 1: f(1, __VA_ARGS__); break;                                                         \
-        case 2: f(2, __VA_ARGS__); break;                                                         \
-        case 4: f(4, __VA_ARGS__); break;                                                         \
-        case 8: f(8, __VA_ARGS__); break;                                                         \
-        case 16: f(16, __VA_ARGS__); break;                                                       \
-        case 32: f(32, __VA_ARGS__); break;                                                       \
-        case 64: f(64, __VA_ARGS__); break;                                                       \
-        default: f(HS, __VA_ARGS__); break;                                                       \
+        switch ((HS) * 16 + (HG)) {                                                               \
+        case 1 * 16 + 1: f(1, 1, __VA_ARGS__); break;                                             \
+        case 1 * 16 + 2: f(1, 2, __VA_ARGS__); break;                                             \
+        case 1 * 16 + 4: f(1, 4, __VA_ARGS__); break;                                             \
+        case 1 * 16 + 8: f(1, 8, __VA_ARGS__); break;                                             \
+        case 2 * 16 + 1: f(2, 1, __VA_ARGS__); break;                                             \
+        case 2 * 16 + 2: f(2, 2, __VA_ARGS__); break;                                             \
+        case 2 * 16 + 4: f(2, 4, __VA_ARGS__); break;                                             \
+        case 2 * 16 + 8: f(2, 8, __VA_ARGS__); break;                                             \
+        case 4 * 16 + 1: f(4, 1, __VA_ARGS__); break;                                             \
+        case 4 * 16 + 2: f(4, 2, __VA_ARGS__); break;                                             \
+        case 4 * 16 + 4: f(4, 4, __VA_ARGS__); break;                                             \
+        case 8 * 16 + 1: f(8, 1, __VA_ARGS__); break;                                             \
+        case 8 * 16 + 2: f(8, 2, __VA_ARGS__); break;                                             \
+        case 16 * 16 + 1: f(16, 1, __VA_ARGS__); break;                                           \
+        case 32 * 16 + 1: f(32, 1, __VA_ARGS__); break;                                           \
+        case 64 * 16 + 1: f(64, 1, __VA_ARGS__); break;                                           \
+        default: SP_ASSERT((HG) == 1); f(HS, 1, __VA_ARGS__); break;                              \
         }                                                                                         \
     } while (0)
 
@@ -307,7 +466,7 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *work, flo
                           size_t NH, bool causal, sp_attn_rule rule, double tau)
 {
     SP_ASSERT(C % NH == 0);
-    size_t HS = C / NH;
+    size_t HS = C / NH, HG = group_of(HS, NH);
     int eq = shrink_exponent(max_abs(q, lens, B, T, C));
     int ek = shrink_exponent(max_abs(k, lens, B, T, C));
     if (eq) scale_rows(q, lens, B, T, C, eq);
@@ -315,20 +474,15 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *work, flo
     shift[0] = eq;
     shift[1] = ek;
     double lambda = ldexp(1.0, eq + ek) / sqrt((double)HS);
-    size_t T8 = round_up(T);
-    /* kt [HS, round_up(n)]; rinv [T8]; S [n, round_up(n)] */
-    float *kt = work, *rinv = work + HS * T8, *S = rinv + T8;
+    float *qt = work; /* [HG HS, round_up(n)] */
     for (size_t b = 0; b < B; b++) {
         size_t n = lens[b];
         memset(out + (b * T + n) * C, 0, (T - n) * C * sizeof *out);
-        for (size_t h = 0; h < NH; h++) {
-            const float *qb = q + b * T * C + h * HS;
-            const float *vb = v + b * T * C + h * HS;
-            float *ob = out + b * T * C + h * HS;
-            float *ab = att + (b * NH + h) * T * T;
-            gather_transposed(kt, k + b * T * C + h * HS, n, round_up(n), C, HS);
-            BY_HEAD_SIZE(HS, head_forward, ab, ob, S, rinv, qb, kt, vb, n, T, C, causal, lambda, rule, tau);
-            memset(ab + n * T, 0, (T - n) * T * sizeof *ab);
+        for (size_t h = 0; h < NH; h += HG) {
+            size_t off = b * T * C + h * HS;
+            float *hb = att + (b * NH + h) * head_len(T);
+            BY_SHAPE(HS, HG, group_forward, hb, out + off, qt, q + off, k + off, v + off, n, T, C, causal,
+                     lambda, rule, tau);
         }
     }
 }
@@ -339,14 +493,14 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
                            size_t NH, bool causal, sp_grad_write mode)
 {
     SP_ASSERT(C % NH == 0);
-    size_t HS = C / NH;
+    size_t HS = C / NH, HG = group_of(HS, NH);
     /* s = q·k / sqrt(HS) with the saved q = q₀ 2^-eq, k = k₀ 2^-ek: ds/dq₀ = k₀ / sqrt(HS)
      * = k 2^ek / sqrt(HS), and likewise for k₀ (powers of two, so exact) */
     double inv = 1.0 / sqrt((double)HS);
     float aq = (float)ldexp(inv, shift[1]), ak = (float)ldexp(inv, shift[0]);
-    size_t T8 = round_up(T);
-    /* vt [HS, round_up(n)]; wbuf [T8] one query's weights; ds [n, round_up(n)] */
-    float *vt = work, *wbuf = work + HS * T8, *ds = wbuf + T8;
+    size_t W = HG * HS, T8 = round_up(T);
+    /* qt, dot [W, T8]: the group's queries and output gradients a lane each; ds [HG head_len(T)] */
+    float *qt = work, *dot = work + W * T8, *ds = dot + W * T8;
     for (size_t b = 0; b < B; b++) {
         size_t n = lens[b];
         if (mode == SP_GRAD_SET) {
@@ -355,12 +509,11 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
             memset(dk + (b * T + n) * C, 0, pad);
             memset(dv + (b * T + n) * C, 0, pad);
         }
-        for (size_t h = 0; h < NH; h++) {
+        for (size_t h = 0; h < NH; h += HG) {
             size_t off = b * T * C + h * HS;
-            const float *ab = att + (b * NH + h) * T * T;
-            gather_transposed(vt, v + off, n, round_up(n), C, HS);
-            BY_HEAD_SIZE(HS, head_backward, dq + off, dk + off, dv + off, ds, wbuf, vt, ab, dout + off,
-                         q + off, k + off, n, T, C, causal, aq, ak, mode);
+            const float *hb = att + (b * NH + h) * head_len(T);
+            BY_SHAPE(HS, HG, group_backward, dq + off, dk + off, dv + off, qt, dot, ds, hb, dout + off, q + off,
+                     k + off, v + off, n, T, C, causal, aq, ak, mode);
         }
     }
 }

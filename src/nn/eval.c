@@ -2,6 +2,7 @@
  * strings grouped by length to limit padding. */
 #include "eval_impl.h"
 #include "satprobe/alloc.h"
+#include "satprobe/layers.h"
 #include "satprobe/progress.h"
 
 #include <stdlib.h>
@@ -28,7 +29,7 @@ void sp_batcher_init(sp_batcher *b, const sp_evalset *es, const sp_model *m, siz
     b->positives_only = positives_only;
     const sp_model_config *c = sp_model_config_of(m);
     size_t maxn = sp_evalset_max_len(es), T = sp_config_seq_len(c, maxn);
-    size_t per = (c->layers ? c->layers : 1) * c->heads * T * T;
+    size_t per = (c->layers ? c->layers : 1) * sp_attention_len(1, T, c->heads);
     size_t fit = ATT_BUDGET / per;
     b->B = batch < 1 ? 1 : batch;
     if (fit < b->B) b->B = fit < 1 ? 1 : fit;

@@ -64,7 +64,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     if (T < m->cap_T) T = m->cap_T;
     size_t D = c->d_model, FF = c->d_ff, NH = c->heads, O = c->k + 1, L = c->layers;
     size_t BT = B * T, BTD = BT * D;
-    size_t per_layer = 11 * BTD + 4 * BT + 2 * BT * FF + B * NH * T * T;
+    size_t per_layer = 11 * BTD + 4 * BT + 2 * BT * FF + sp_attention_len(B, T, NH);
     size_t De = sp_config_embed_width(c);
     size_t nacts = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De +
                    sp_attention_work_len(T, D, NH);
@@ -91,7 +91,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
         TAKE(a->q, BTD);
         TAKE(a->k, BTD);
         TAKE(a->v, BTD);
-        TAKE(a->att, B * NH * T * T);
+        TAKE(a->att, sp_attention_len(B, T, NH));
         TAKE(a->z, BTD);
         TAKE(a->o, BTD);
         TAKE(a->u1, BTD);
@@ -340,10 +340,11 @@ size_t sp_model_batch_T(const sp_model *m) { return m->T; }
 const size_t *sp_model_batch_lens(const sp_model *m) { return m->lens; }
 const float *sp_model_logits(const sp_model *m) { return m->logits; }
 const float *sp_model_next_logits(const sp_model *m) { return m->next_logits; }
-const float *sp_model_attention(const sp_model *m, size_t l)
+void sp_model_attention_row(const sp_model *m, size_t l, size_t b, size_t h, size_t i, float *row)
 {
-    SP_ASSERT(l < m->cfg.layers);
-    return m->layer[l].att;
+    SP_ASSERT(l < m->cfg.layers && b < m->B && h < m->cfg.heads);
+    sp_attention_row(row, m->layer[l].att, m->T, m->cfg.heads, m->lens[b], m->cfg.mask == SP_MASK_CAUSAL, b,
+                     h, i);
 }
 const float *sp_model_hidden(const sp_model *m, size_t l)
 {
