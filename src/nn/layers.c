@@ -11,13 +11,12 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
                        size_t C, size_t OC)
 {
     if (N == 0 || OC == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, inp, (int)C,
-                w, (int)C, 0.0f, out, (int)OC);
+    /* the bias rows first and the product added onto them (beta 1): OpenBLAS would otherwise
+     * clear out before adding the product, and the bias would be another pass over it */
     if (bias)
-        for (size_t n = 0; n < N; n++) {
-            float *row = out + n * OC;
-            for (size_t o = 0; o < OC; o++) row[o] += bias[o];
-        }
+        for (size_t n = 0; n < N; n++) memcpy(out + n * OC, bias, OC * sizeof *out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, inp, (int)C,
+                w, (int)C, bias ? 1.0f : 0.0f, out, (int)OC);
 }
 
 void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
