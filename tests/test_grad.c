@@ -99,6 +99,9 @@ static sp_model *grid_model(const grid_point *g, gsl_rng *r)
             if (qk) x[i] *= 2.0f;
         }
     }
+    /* a third of the grid (and of the finite-difference checks) runs readout rows only, which
+     * changes the pass where the only head is the accept logit at one position */
+    sp_model_set_readout_only(m, g->pos == 2);
     return m;
 }
 
@@ -566,6 +569,60 @@ static void test_batch_is_sum(void **state)
     }
 }
 
+/* Readout rows only gives the logits and gradients of the full pass, up to float rounding, and
+ * the heads' input rows; with any other head it changes nothing. */
+static void test_readout_rows(void **state)
+{
+    (void)state;
+    size_t compact = 0;
+    for (size_t gi = 0; gi < 324; gi++) {
+        grid_point g = grid_at(gi);
+        gsl_rng *r = sp_rng_new(70 + gi);
+        sp_model *m = grid_model(&g, r);
+        fd_batch fb;
+        batch_init(&fb, m, r);
+        const sp_model_config *c = sp_model_config_of(m);
+        size_t np = sp_model_num_params(m), D = c->d_model, L = c->layers;
+        float *g1 = calloc(np, sizeof *g1), *g2 = calloc(np, sizeof *g2);
+        float *hf = malloc(fb.B * fb.T * D * sizeof *hf), logits[NB] = {0};
+        sp_model_set_readout_only(m, false);
+        forward_soft(m, &fb);
+        memcpy(hf, sp_model_hidden(m, L + 1), fb.B * fb.T * D * sizeof *hf);
+        if (fb.cl) memcpy(logits, sp_model_logits(m), fb.B * sizeof *logits);
+        sp_model_backward(m, fb.cl, fb.cn, g1);
+        sp_model_set_readout_only(m, true);
+        forward_soft(m, &fb);
+        sp_model_backward(m, fb.cl, fb.cn, g2);
+        bool rows = g.out == SP_OUT_RECOGNIZE && g.readout != SP_READOUT_MEAN;
+        compact += rows;
+        char name[160];
+        grid_name(&g, name, sizeof name);
+        for (size_t b = 0; fb.cl && b < fb.B; b++)
+            if (fabsf(sp_model_logits(m)[b] - logits[b]) > 1e-5f * (1 + fabsf(logits[b])))
+                fail_msg("%s: logit %zu: %.9g with readout rows, %.9g without", name, b,
+                         (double)sp_model_logits(m)[b], (double)logits[b]);
+        const size_t *lens = sp_model_batch_lens(m);
+        for (size_t b = 0; rows && b < fb.B; b++)
+            for (size_t d = 0; d < D; d++) {
+                float got = sp_model_hidden(m, L + 1)[b * D + d], want = hf[(b * fb.T + lens[b] - 1) * D + d];
+                if (fabsf(got - want) > 1e-5f * (1 + fabsf(want)))
+                    fail_msg("%s: heads' input %zu[%zu]: %.9g, the full pass %.9g", name, b, d, (double)got,
+                             (double)want);
+            }
+        double scale = 0;
+        for (size_t i = 0; i < np; i++) scale = fmax(scale, fabs(g1[i]));
+        for (size_t i = 0; i < np; i++)
+            if (fabs(g1[i] - g2[i]) > 1e-5 * scale)
+                fail_msg("%s: gradient entry %zu: %.9g with readout rows, %.9g without", name, i,
+                         (double)g2[i], (double)g1[i]);
+        free(g1), free(g2), free(hf);
+        batch_free(&fb);
+        sp_model_destroy(m);
+        gsl_rng_free(r);
+    }
+    assert_int_equal(compact, 324 / 9 * 2);
+}
+
 /* q·2^60 with k·2^-60 has the same scores as q with k, but forward rescales q (by 2^-10, to
  * stay below 2^50): backward must still give the gradients with respect to the q and k it was
  * given, exactly 2^-60 and 2^60 times the unscaled ones, and the same dv. */
@@ -627,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_backward_adds),
         cmocka_unit_test(test_backward_set),
         cmocka_unit_test(test_batch_is_sum),
+        cmocka_unit_test(test_readout_rows),
         cmocka_unit_test(test_fd_pre),
         cmocka_unit_test(test_fd_post),
         cmocka_unit_test(test_fd_none),

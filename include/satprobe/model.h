@@ -133,8 +133,17 @@ const float *sp_model_next_logits(const sp_model *m); /* [B, T, O] (predict, bot
  * not visible, and for i at or beyond the sequence's length). */
 void sp_model_attention_row(const sp_model *m, size_t l, size_t b, size_t h, size_t i, float *row);
 /* Residual stream: l = 0 the input, l = 1..L after layer l, L + 1 what the heads read (after
- * ln_f with pre-norm, else the same as L). [B, T, D]. */
+ * ln_f with pre-norm, else the same as L). [B, T, D]; for l = L and L + 1 after a readout-rows
+ * pass (below), [B, D]: the readout row of each sequence. */
 const float *sp_model_hidden(const sp_model *m, size_t l);
+
+/* Readout rows only (off by default): when the model's only head is the accept logit read at one
+ * position (readout cls or last), later forward passes stop computing the other positions after
+ * the last layer's attention (its output projection, feed-forward, norms and ln_f), which the
+ * logit does not depend on, and backward passes follow. Logits and gradients are those of a
+ * full pass up to float rounding. */
+void sp_model_set_readout_only(sp_model *m, bool on);
+bool sp_model_readout_only(const sp_model *m);
 
 /* ---- backward ------------------------------------------------------------------------ */
 

@@ -94,6 +94,8 @@ int sp_eval_saturation(sp_model *m, const sp_evalset *es, double scale, size_t b
     sp_batcher_init(&bt, es, m, batch, positives_only);
     status = sp_model_reserve(m, bt.B, bt.maxn, err);
     size_t T = sp_config_seq_len(c, bt.maxn);
+    bool readout_only = sp_model_readout_only(m); /* every position's representation is compared */
+    sp_model_set_readout_only(m, false);
     float *keep = sp_malloc((L + 1) * bt.B * T * D, sizeof *keep);
     double *sum = sp_calloc(L + 1, sizeof *sum);
     uint64_t count = 0;
@@ -127,6 +129,7 @@ int sp_eval_saturation(sp_model *m, const sp_evalset *es, double scale, size_t b
     }
     sp_batcher_free(&bt);
     for (size_t l = 0; l <= L && !status; l++) out[l] = count ? sum[l] / (double)count : 0.0;
+    sp_model_set_readout_only(m, readout_only);
     free(keep);
     free(sum);
     return status;

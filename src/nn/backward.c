@@ -49,9 +49,11 @@ static void heads_backward(sp_model *m, float *dhf, const float *dlogits, const 
                     for (size_t t = 0; t < n; t++) dhf[(b * T + t) * D + d] += dr;
                 }
             } else {
-                /* logit = readw · hf[n - 1] + readb (the CLS position, or the last symbol) */
-                const float *r = m->hf + (b * T + n - 1) * D;
-                float *dr = dhf + (b * T + n - 1) * D;
+                /* logit = readw · hf[n - 1] + readb (the CLS position, or the last symbol; row b
+                 * when the forward kept readout rows only) */
+                size_t row = m->compact ? b : b * T + n - 1;
+                const float *r = m->hf + row * D;
+                float *dr = dhf + row * D;
                 for (size_t d = 0; d < D; d++) {
                     g->readw[d] = (float)(g->readw[d] + dl * r[d]);
                     dr[d] = (float)(dr[d] + dl * w->readw[d]);
@@ -88,6 +90,10 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
     const float *in2 = pre ? a->a2 : h1;              /* what the feed-forward reads */
 
     const sp_grad_write SET = SP_GRAD_SET, ADD = SP_GRAD_ADD;
+    /* the last layer of a readout-rows pass: from the residual after attention up, one row per
+     * sequence (forward.c); dh2 has those rows only */
+    bool rows = m->compact && l + 1 == c->layers;
+    size_t N2 = rows ? B : BT, N2D = N2 * D;
     const float *du2 = post ? ga->du2 : dh2;
     float *dh1 = ga->dh1;
     float *du1 = post ? ga->du1 : dh1;
@@ -96,25 +102,35 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
 
     /* post: h2 = LN2(u2) */
     if (post)
-        sp_layernorm_backward(ga->du2, g->ln2w, g->ln2b, dh2, a->ln2_mean, a->ln2_rstd, a->u2, w->ln2w, BT, D,
+        sp_layernorm_backward(ga->du2, g->ln2w, g->ln2b, dh2, a->ln2_mean, a->ln2_rstd, a->u2, w->ln2w, N2, D,
                               SET);
     /* u2 = h1 + f3 */
-    sp_residual_backward(dh1, ga->df3, du2, BTD, SET);
+    sp_residual_backward(dh1, ga->df3, du2, N2D, SET);
     /* f3 = f2 W2ᵀ + b2, f2 = ReLU(f1), f1 = in2 W1ᵀ + b1 */
-    sp_matmul_backward(ga->df2, g->w2, g->b2, ga->df3, a->f2, w->w2, BT, FF, D, SET);
-    sp_relu_backward(ga->df1, ga->df2, a->f1, BT * FF, SET);
-    sp_matmul_backward(din2, g->w1, g->b1, ga->df1, in2, w->w1, BT, D, FF, pre ? SET : ADD);
+    sp_matmul_backward(ga->df2, g->w2, g->b2, ga->df3, a->f2, w->w2, N2, FF, D, SET);
+    sp_relu_backward(ga->df1, ga->df2, a->f1, N2 * FF, SET);
+    sp_matmul_backward(din2, g->w1, g->b1, ga->df1, in2, w->w1, N2, D, FF, pre ? SET : ADD);
     /* pre: in2 = LN2(h1) */
     if (pre)
-        sp_layernorm_backward(dh1, g->ln2w, g->ln2b, ga->da2, a->ln2_mean, a->ln2_rstd, h1, w->ln2w, BT, D,
+        sp_layernorm_backward(dh1, g->ln2w, g->ln2b, ga->da2, a->ln2_mean, a->ln2_rstd, h1, w->ln2w, N2, D,
                               ADD);
     /* post: h1 = LN1(u1) */
     if (post)
-        sp_layernorm_backward(ga->du1, g->ln1w, g->ln1b, dh1, a->ln1_mean, a->ln1_rstd, a->u1, w->ln1w, BT, D,
+        sp_layernorm_backward(ga->du1, g->ln1w, g->ln1b, dh1, a->ln1_mean, a->ln1_rstd, a->u1, w->ln1w, N2, D,
                               SET);
     /* u1 = h + o, o = z Woᵀ + bo, z = attention(q, k, v) */
-    sp_residual_backward(dh, ga->dproj, du1, BTD, SET);
-    sp_matmul_backward(ga->dz, g->ow, g->ob, ga->dproj, a->z, w->ow, BT, D, D, SET);
+    if (rows) {
+        /* h's and z's gradients are 0 but at the readout rows; z's rows into scratch first */
+        memset(dh, 0, BTD * sizeof *dh);
+        for (size_t b = 0; b < B; b++) memcpy(dh + (b * T + m->lens[b] - 1) * D, du1 + b * D, D * sizeof *dh);
+        sp_matmul_backward(m->rows, g->ow, g->ob, du1, a->z, w->ow, N2, D, D, SET);
+        memset(ga->dz, 0, BTD * sizeof *ga->dz);
+        for (size_t b = 0; b < B; b++)
+            memcpy(ga->dz + (b * T + m->lens[b] - 1) * D, m->rows + b * D, D * sizeof *ga->dz);
+    } else {
+        sp_residual_backward(dh, ga->dproj, du1, BTD, SET);
+        sp_matmul_backward(ga->dz, g->ow, g->ob, ga->dproj, a->z, w->ow, BT, D, D, SET);
+    }
     sp_attention_backward(ga->dq, ga->dk, ga->dv, m->attn_work, ga->dz, a->att, a->shift, a->q, a->k, a->v,
                           m->lens, B, T, D, c->heads, c->mask == SP_MASK_CAUSAL, SET);
     /* q, k, v = in1 W{q,k,v}ᵀ + b{q,k,v} */
@@ -139,18 +155,19 @@ void sp_model_backward(sp_model *m, const float *dlogits, const float *dnext, fl
         sp_model_map_views(m, grad, &m->grad);
         m->grad_slab = grad;
     }
-    size_t B = m->B, T = m->T, D = c->d_model, L = c->layers, BTD = B * T * D;
+    size_t B = m->B, T = m->T, D = c->d_model, L = c->layers;
     const sp_grad_acts *ga = &m->g;
     const float *top = L ? m->layer[L - 1].h2 : m->h0; /* [B, T, D] the last layer's output */
     size_t cur = L % 2; /* dres[cur] holds the gradient of the stream above the current layer */
     float *dtop = ga->dres[cur];
+    size_t NF = m->compact ? B : B * T; /* rows the heads read */
     if (c->norm == SP_NORM_PRE) {
-        memset(ga->dhf, 0, BTD * sizeof *ga->dhf);
+        memset(ga->dhf, 0, NF * D * sizeof *ga->dhf);
         heads_backward(m, ga->dhf, dlogits, dnext, B, T);
         sp_layernorm_backward(dtop, m->grad.lnfw, m->grad.lnfb, ga->dhf, m->lnf_mean, m->lnf_rstd, top,
-                              m->p.lnfw, B * T, D, SP_GRAD_SET);
+                              m->p.lnfw, NF, D, SP_GRAD_SET);
     } else {
-        memset(dtop, 0, BTD * sizeof *dtop);
+        memset(dtop, 0, NF * D * sizeof *dtop);
         heads_backward(m, dtop, dlogits, dnext, B, T); /* hf is a copy of the last output */
     }
     for (size_t l = L; l-- > 0;) {

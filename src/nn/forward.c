@@ -67,7 +67,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     size_t per_layer = 11 * BTD + 4 * BT + 2 * BT * FF + sp_attention_len(B, T, NH);
     size_t De = sp_config_embed_width(c);
     size_t nacts = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De +
-                   sp_attention_work_len(T, D, NH);
+                   sp_attention_work_len(T, D, NH) + B * D;
     /* activation gradients after the activations, in the same allocation (sp_model_destroy
      * frees acts): one layer's worth, shared by all layers (sp_grad_acts). Large allocations
      * arrive as untouched zero pages, so forward-only use costs address space, not memory. */
@@ -113,6 +113,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     TAKE(m->next_logits, BT * O);
     TAKE(m->sinus, T * De);
     TAKE(m->attn_work, sp_attention_work_len(T, D, NH));
+    TAKE(m->rows, B * D);
     SP_ASSERT((size_t)(p - m->acts) <= nacts);
     sp_grad_acts *g = &m->g;
     TAKE(g->dres[0], BTD);
@@ -198,7 +199,7 @@ static void heads_forward(sp_model *m, const sp_params *w, bool limit, size_t B,
                     acc += w->readw[d] * (s / (double)n);
                 }
             } else {
-                const float *r = m->hf + (b * T + n - 1) * D;
+                const float *r = m->hf + (m->compact ? b : b * T + n - 1) * D;
                 for (size_t d = 0; d < D; d++) acc += (double)w->readw[d] * r[d];
             }
             m->logits[b] = (float)acc;
@@ -234,7 +235,7 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
     int status = sp_model_reserve(m, B, maxn, err);
     if (status) return status;
     size_t T = sp_config_seq_len(c, maxn), D = c->d_model, FF = c->d_ff, NH = c->heads;
-    size_t BT = B * T, BTD = BT * D;
+    size_t BT = B * T;
     int bos = (int)c->k, cls = (int)c->k + 1;
     memset(m->tokens, 0, BT * sizeof *m->tokens);
     for (size_t b = 0; b < B; b++) {
@@ -271,11 +272,16 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
     encoder_forward(m->h0, m->tokens, m->lens, w->embed,
                     sp_config_has_pos(c, SP_POS_SINUSOIDAL) && !limit ? m->sinus : NULL, w->pos, !limit, c, B, T);
     const float *h = m->h0;
+    /* readout rows only: the heads read one row per sequence, so after the last layer's
+     * attention only those rows go on (row b of each buffer holds sequence b's) */
+    m->compact = m->readout_only && c->layers > 0 && !w->nextw && c->readout != SP_READOUT_MEAN;
     for (size_t l = 0; l < c->layers; l++) {
         sp_layer_acts *a = &m->layer[l];
         const sp_layer_params *lp = &w->layer[l];
         const float *in1 = h;
         unsigned d1 = dh;
+        bool rows = m->compact && l + 1 == c->layers;
+        size_t N2 = rows ? B : BT, N2D = N2 * D; /* rows after attention */
         if (c->norm == SP_NORM_PRE) {
             sp_layernorm_forward(a->a1, a->ln1_mean, a->ln1_rstd, h, lp->ln1w, lp->ln1b, BT, D, eps);
             in1 = a->a1;
@@ -286,42 +292,53 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
         sp_matmul_forward(a->v, in1, lp->vw, LB(lp->vb), BT, D, D);
         sp_attention_forward(a->z, a->att, a->shift, m->attn_work, a->q, a->k, a->v, m->lens, B, T, D, NH,
                              c->mask == SP_MASK_CAUSAL, rule, mode->tau);
-        sp_matmul_forward(a->o, a->z, lp->ow, LB(lp->ob), BT, D, D);
-        if (limit) dh = limit_sum(a->u1, h, dh, a->o, d1 + 2, BTD);
-        else sp_residual_forward(a->u1, h, a->o, BTD);
+        if (rows) {
+            /* z's and h's readout rows: z's gathered in place (row b of them is at or after
+             * row b), h's into scratch */
+            for (size_t b = 0; b < B; b++) {
+                size_t r = b * T + m->lens[b] - 1;
+                memmove(a->z + b * D, a->z + r * D, D * sizeof *a->z);
+                memcpy(m->rows + b * D, h + r * D, D * sizeof *m->rows);
+            }
+            h = m->rows;
+        }
+        sp_matmul_forward(a->o, a->z, lp->ow, LB(lp->ob), N2, D, D);
+        if (limit) dh = limit_sum(a->u1, h, dh, a->o, d1 + 2, N2D);
+        else sp_residual_forward(a->u1, h, a->o, N2D);
         const float *h1 = a->u1;
         if (c->norm == SP_NORM_POST) {
-            sp_layernorm_forward(a->h1, a->ln1_mean, a->ln1_rstd, a->u1, lp->ln1w, lp->ln1b, BT, D, eps);
+            sp_layernorm_forward(a->h1, a->ln1_mean, a->ln1_rstd, a->u1, lp->ln1w, lp->ln1b, N2, D, eps);
             h1 = a->h1;
             dh = 1;
         }
         const float *in2 = h1;
         unsigned d2 = dh;
         if (c->norm == SP_NORM_PRE) {
-            sp_layernorm_forward(a->a2, a->ln2_mean, a->ln2_rstd, h1, lp->ln2w, lp->ln2b, BT, D, eps);
+            sp_layernorm_forward(a->a2, a->ln2_mean, a->ln2_rstd, h1, lp->ln2w, lp->ln2b, N2, D, eps);
             in2 = a->a2;
             d2 = 1;
         }
-        sp_matmul_forward(a->f1, in2, lp->w1, LB(lp->b1), BT, D, FF);
-        sp_relu_forward(a->f2, a->f1, BT * FF);
-        sp_matmul_forward(a->f3, a->f2, lp->w2, LB(lp->b2), BT, FF, D);
-        if (limit) dh = limit_sum(a->u2, h1, dh, a->f3, d2 + 2, BTD);
-        else sp_residual_forward(a->u2, h1, a->f3, BTD);
+        sp_matmul_forward(a->f1, in2, lp->w1, LB(lp->b1), N2, D, FF);
+        sp_relu_forward(a->f2, a->f1, N2 * FF);
+        sp_matmul_forward(a->f3, a->f2, lp->w2, LB(lp->b2), N2, FF, D);
+        if (limit) dh = limit_sum(a->u2, h1, dh, a->f3, d2 + 2, N2D);
+        else sp_residual_forward(a->u2, h1, a->f3, N2D);
         a->h2 = a->u2;
         if (c->norm == SP_NORM_POST) {
             /* the post-norm output reuses a2, which post-norm does not otherwise need */
-            sp_layernorm_forward(a->a2, a->ln2_mean, a->ln2_rstd, a->u2, lp->ln2w, lp->ln2b, BT, D, eps);
+            sp_layernorm_forward(a->a2, a->ln2_mean, a->ln2_rstd, a->u2, lp->ln2w, lp->ln2b, N2, D, eps);
             a->h2 = a->a2;
             dh = 1;
         }
         h = a->h2;
     }
 #undef LB
-    if (c->norm == SP_NORM_PRE) sp_layernorm_forward(m->hf, m->lnf_mean, m->lnf_rstd, h, w->lnfw, w->lnfb, BT, D, eps);
-    else memcpy(m->hf, h, BTD * sizeof *m->hf);
+    size_t NF = m->compact ? B : BT; /* rows the heads read */
+    if (c->norm == SP_NORM_PRE) sp_layernorm_forward(m->hf, m->lnf_mean, m->lnf_rstd, h, w->lnfw, w->lnfb, NF, D, eps);
+    else memcpy(m->hf, h, NF * D * sizeof *m->hf);
     heads_forward(m, w, limit, B, T);
 
-    if (!all_finite(m->hf, BTD) || (w->readw && !all_finite(m->logits, B))) {
+    if (!all_finite(m->hf, NF * D) || (w->readw && !all_finite(m->logits, B))) {
         char name[48];
         sp_mode_format(mode, name, sizeof name);
         return sp_error_set(err, SP_ELIMIT, NULL, 0, 0,
@@ -346,6 +363,9 @@ void sp_model_attention_row(const sp_model *m, size_t l, size_t b, size_t h, siz
     sp_attention_row(row, m->layer[l].att, m->T, m->cfg.heads, m->lens[b], m->cfg.mask == SP_MASK_CAUSAL, b,
                      h, i);
 }
+void sp_model_set_readout_only(sp_model *m, bool on) { m->readout_only = on; }
+bool sp_model_readout_only(const sp_model *m) { return m->readout_only; }
+
 const float *sp_model_hidden(const sp_model *m, size_t l)
 {
     SP_ASSERT(l <= m->cfg.layers + 1);

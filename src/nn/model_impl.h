@@ -71,9 +71,13 @@ struct sp_model {
     float *attn_work;         /* [sp_attention_work_len(cap_T, D, NH)] attention scratch */
     sp_grad_acts g;           /* activation gradients (same allocation as acts) */
 
+    float *rows;              /* [cap_B, D] scratch: one row per sequence */
+
     /* the last forward pass */
     size_t B, T;
     bool soft;                /* it ran in mode soft, so backward may follow */
+    bool readout_only;        /* asked for by sp_model_set_readout_only */
+    bool compact;             /* the last layer after attention ran on readout rows only */
 
     /* views of the gradient slab last given to sp_model_backward (its layer array is ours) */
     const float *grad_slab;

@@ -571,6 +571,9 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     const sp_dataset *subp = &sub;
     status = sp_evalset_from_dataset(&tr.sat_set, &subp, 1, NULL, 0, err);
     if (!status) status = sp_model_reserve(m, tr.B, tr.maxn, err);
+    /* the loss reads the heads only: readout rows are enough where that is one row a string */
+    bool readout_only = sp_model_readout_only(m);
+    sp_model_set_readout_only(m, true);
     uint64_t start = 0;
     if (!status && resume) {
         status = load_state(&tr, err);
@@ -658,6 +661,7 @@ int sp_train(sp_model *m, const sp_dataset *train, const sp_dataset *val, const 
     s->val_acc = tr.val_acc;
     s->norm_end = tr.n_norm ? tr.norm_y[tr.n_norm - 1] : 0;
     s->seconds = sp_seconds() - t0;
+    sp_model_set_readout_only(m, readout_only);
     trainer_free(&tr);
     return status;
 }
