@@ -121,7 +121,7 @@ static size_t group_of(size_t HS, size_t NH)
 size_t sp_attention_work_len(size_t T, size_t C, size_t NH)
 {
     size_t HS = C / NH, HG = group_of(HS, NH);
-    return 2 * HG * HS * round_up(T) + HG * head_len(T);
+    return 2 * HG * HS * round_up(T) + HG * head_len(T) + round_up(T) / QL;
 }
 
 /* xt[bi, c, l] = x[(QL bi + l) C + c] for c < W, QL bi + l < n, else 0: W channels of rows of
@@ -388,8 +388,8 @@ SP_INLINE void put_sums(float *out, const float *a, size_t G, float s, sp_grad_w
  * [HG HS, QL] queries and output gradients); sixteen channels a pass, their sums through
  * hsum8x8. */
 SP_INLINE void key_backward(size_t HS, size_t HG, float *dk, float *dv, const float *hb, const float *ds,
-                            const float *qt, const float *dot, size_t j, size_t b0, size_t nb, size_t T,
-                            size_t HL, float ak, sp_grad_write mode)
+                            const float *live, const float *qt, const float *dot, size_t j, size_t b0,
+                            size_t nb, size_t T, size_t HL, float ak, sp_grad_write mode)
 {
     size_t W = HG * HS;
     for (int which = 0; which < 2; which++) {
@@ -400,6 +400,7 @@ SP_INLINE void key_backward(size_t HS, size_t HG, float *dk, float *dv, const fl
             v8sf a[16];
             UNROLL16 for (size_t u = 0; u < 16; u++) a[u] = ZERO8;
             for (size_t bi = b0; bi < nb; bi++) {
+                if (!live[bi]) continue;
                 vqf sv[MAXG];
                 UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
                     sv[g] = loadq(src + g * HL + bi * QL * T + j * QL);
@@ -415,12 +416,13 @@ SP_INLINE void key_backward(size_t HS, size_t HG, float *dk, float *dv, const fl
     }
 }
 
-/* One group of HG heads of one sequence backward. qt, dot [HG HS round_up(n)] and ds [HG HL]
- * scratch. */
+/* One group of HG heads of one sequence backward. qt, dot [HG HS round_up(n)], ds [HG HL] and
+ * live [round_up(n) / QL] scratch. A block of queries whose output gradients are all zero (the
+ * positions a loss does not read) has dS = 0: it is skipped, and adds nothing to any key. */
 SP_INLINE void group_backward(size_t HS, size_t HG, float *dq, float *dk, float *dv, float *qt, float *dot,
-                              float *ds, const float *hb, const float *dout, const float *q, const float *k,
-                              const float *v, size_t n, size_t T, size_t C, bool causal, float aq, float ak,
-                              sp_grad_write mode)
+                              float *ds, float *live, const float *hb, const float *dout, const float *q,
+                              const float *k, const float *v, size_t n, size_t T, size_t C, bool causal,
+                              float aq, float ak, sp_grad_write mode)
 {
     size_t W = HG * HS, HL = head_len(T);
     gather_lanes(qt, q, n, C, W);
@@ -428,12 +430,18 @@ SP_INLINE void group_backward(size_t HS, size_t HG, float *dq, float *dk, float 
     size_t nb = (n + QL - 1) / QL;
     for (size_t bi = 0; bi < nb; bi++) {
         size_t i0 = bi * QL, nk = block_keys(bi, n, causal), nl = n - i0 < QL ? n - i0 : QL;
-        block_backward(HS, HG, dq + i0 * C, ds + i0 * T, hb + i0 * T, dot + bi * W * QL, v, k, nk, HL, C, nl,
-                       aq, mode);
+        bool any = false;
+        for (size_t i = 0; i < W * QL; i++) any |= dot[bi * W * QL + i] != 0.0f;
+        live[bi] = any;
+        if (any)
+            block_backward(HS, HG, dq + i0 * C, ds + i0 * T, hb + i0 * T, dot + bi * W * QL, v, k, nk, HL, C,
+                           nl, aq, mode);
+        else if (mode == SP_GRAD_SET)
+            for (size_t i = 0; i < nl; i++) memset(dq + (i0 + i) * C, 0, W * sizeof *dq);
     }
     for (size_t j = 0; j < n; j++)
-        key_backward(HS, HG, dk + j * C, dv + j * C, hb, ds, qt, dot, j, causal ? j / QL : 0, nb, T, HL, ak,
-                     mode);
+        key_backward(HS, HG, dk + j * C, dv + j * C, hb, ds, live, qt, dot, j, causal ? j / QL : 0, nb, T, HL,
+                     ak, mode);
 }
 
 /* f(HS, HG, ...) with HS and HG constants for the shapes group_of picks (HG > 1 only for HS 1,
@@ -499,8 +507,9 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
     double inv = 1.0 / sqrt((double)HS);
     float aq = (float)ldexp(inv, shift[1]), ak = (float)ldexp(inv, shift[0]);
     size_t W = HG * HS, T8 = round_up(T);
-    /* qt, dot [W, T8]: the group's queries and output gradients a lane each; ds [HG head_len(T)] */
-    float *qt = work, *dot = work + W * T8, *ds = dot + W * T8;
+    /* qt, dot [W, T8]: the group's queries and output gradients a lane each; ds [HG head_len(T)];
+     * live [T8 / QL] */
+    float *qt = work, *dot = work + W * T8, *ds = dot + W * T8, *live = ds + HG * head_len(T);
     for (size_t b = 0; b < B; b++) {
         size_t n = lens[b];
         if (mode == SP_GRAD_SET) {
@@ -512,8 +521,8 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
         for (size_t h = 0; h < NH; h += HG) {
             size_t off = b * T * C + h * HS;
             const float *hb = att + (b * NH + h) * head_len(T);
-            BY_SHAPE(HS, HG, group_backward, dq + off, dk + off, dv + off, qt, dot, ds, hb, dout + off, q + off,
-                     k + off, v + off, n, T, C, causal, aq, ak, mode);
+            BY_SHAPE(HS, HG, group_backward, dq + off, dk + off, dv + off, qt, dot, ds, live, hb, dout + off,
+                     q + off, k + off, v + off, n, T, C, causal, aq, ak, mode);
         }
     }
 }
