@@ -1,7 +1,7 @@
 /* Training-step throughput of satprobe, for tests/bench/train_vs_torch (which runs the same
  * model in PyTorch next to it).
  *
- * usage: train_bench D_MODEL LAYERS HEADS D_FF LENGTH BATCH THREADS SECONDS
+ * usage: train_bench D_MODEL LAYERS HEADS D_FF LENGTH BATCH THREADS SECONDS [all-rows]
  *        train_bench --sgemm N THREADS
  *
  * The first form builds the default model of docs/model.md (pre-norm, bias, causal mask, readout
@@ -9,7 +9,9 @@
  * batch of BATCH random strings of exactly LENGTH symbols (T = LENGTH + 2 positions, BOS and
  * CLS) with random labels, and times training steps as src/train/trainer.c's loop does them:
  * sp_model_forward (soft), sp_loss_recognize, zeroed gradients, sp_model_backward, then
- * sp_optim_step with Adam (lr 1e-3, betas 0.9 / 0.999, eps 1e-8, no weight decay). After a
+ * sp_optim_step with Adam (lr 1e-3, betas 0.9 / 0.999, eps 1e-8, no weight decay). Like the
+ * trainer, it runs readout rows only (sp_model_set_readout_only: the last layer's positions that
+ * the loss does not read stop after attention); `all-rows` computes every position. After a
  * few warm-up steps, each measurement runs steps until SECONDS have passed; the best of 3
  * measurements is printed as
  *
@@ -39,7 +41,7 @@ static double now(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: train_bench D_MODEL LAYERS HEADS D_FF LENGTH BATCH THREADS SECONDS\n"
+    fprintf(stderr, "usage: train_bench D_MODEL LAYERS HEADS D_FF LENGTH BATCH THREADS SECONDS [all-rows]\n"
                     "       train_bench --sgemm N THREADS\n");
     return 2;
 }
@@ -115,7 +117,7 @@ int main(int argc, char **argv)
         if (!parse_size(argv[2], &n) || threads < 1) return usage();
         return bench_sgemm(n, threads);
     }
-    if (argc != 9) return usage();
+    if (argc != 9 && !(argc == 10 && !strcmp(argv[9], "all-rows"))) return usage();
     size_t D, L, NH, FF, len, B;
     if (!parse_size(argv[1], &D) || !parse_size(argv[2], &L) || !parse_size(argv[3], &NH) ||
         !parse_size(argv[4], &FF) || !parse_size(argv[5], &len) || !parse_size(argv[6], &B))
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
         sp_config_free(&cfg);
         return 1;
     }
+    sp_model_set_readout_only(b.m, argc == 9);
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(r, 1);
     sp_model_init_random(b.m, r);
