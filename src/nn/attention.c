@@ -246,6 +246,37 @@ static void max_rule(float *blk, size_t nk, vqf m, double lambda, sp_attn_rule r
     }
 }
 
+/* out rows (stride C, nl of them) (+)= s Σ_j x[j, c] P_g[j] for the group's HG HS channels c
+ * (g = c / HS the channel's head), QL channels a pass: P_g [nk, QL] at pg + g HL, x rows of
+ * stride C. In the pass over a head's first channel P_g is first rewritten in place: times
+ * scale[g] (the softmax's 1 / sum) where scale is given, or w_g (P_g - shift[g]) (dS from dW,
+ * w_g at wts + g HL) where shift is. */
+SP_INLINE void channel_pass(size_t HS, size_t HG, float *restrict out, size_t C, size_t nl, float *restrict pg,
+                            const float *restrict x, size_t nk, size_t HL, const vqf *scale, const vqf *shift,
+                            const float *restrict wts, float s, sp_grad_write mode)
+{
+    for (size_t c0 = 0; c0 < HG * HS; c0 += QL) {
+        size_t G = HG * HS - c0 < QL ? HG * HS - c0 : QL;
+        vqf acc[QL];
+        UNROLL16 for (size_t u = 0; u < QL; u++) acc[u] = ZEROQ;
+        for (size_t j = 0; j < nk; j++) {
+            vqf p[MAXG];
+            UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
+            {
+                float *pp = pg + g * HL + j * QL;
+                p[g] = loadq(pp);
+                if (g * HS >= c0 && (scale || shift)) {
+                    p[g] = shift ? loadq(wts + g * HL + j * QL) * (p[g] - shift[g]) : p[g] * scale[g];
+                    storeq(pp, p[g]);
+                }
+            }
+            const float *xj = x + j * C + c0;
+            UNROLL16 for (size_t u = 0; u < QL; u++) if (u < G) acc[u] += xj[u] * p[(c0 + u) / HS];
+        }
+        scatter_lanes(out + c0, C, acc, G, nl, s, mode);
+    }
+}
+
 /* One block of queries, HG heads: weights of head g into hb + g HL (already at the block), the
  * outputs (HG HS channels) into out rows (stride C, nl of them), from qt [HG HS, QL] and k, v
  * rows (stride C, at the group's first channel), over keys j < nk.
@@ -298,27 +329,8 @@ SP_INLINE void block_forward(size_t HS, size_t HG, float *restrict hb, float *re
             if (rule == SP_RULE_SOFTMAX) r[g] = softmax_wide(hb + g * HL, nk, m0[g], lambda);
             else max_rule(hb + g * HL, nk, m0[g], lambda, rule, tau);
         }
-    /* a head's weights are normalised (and stored) in the pass over its first channel */
-    for (size_t c0 = 0; c0 < HG * HS; c0 += QL) {
-        size_t G = HG * HS - c0 < QL ? HG * HS - c0 : QL;
-        vqf acc[QL];
-        UNROLL16 for (size_t u = 0; u < QL; u++) acc[u] = ZEROQ;
-        for (size_t j = 0; j < nk; j++) {
-            vqf w[MAXG];
-            UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
-            {
-                float *wp = hb + g * HL + j * QL;
-                w[g] = loadq(wp);
-                if (g * HS >= c0 && rule == SP_RULE_SOFTMAX) {
-                    w[g] *= r[g];
-                    storeq(wp, w[g]);
-                }
-            }
-            const float *vj = v + j * C + c0;
-            UNROLL16 for (size_t u = 0; u < QL; u++) if (u < G) acc[u] += vj[u] * w[(c0 + u) / HS];
-        }
-        scatter_lanes(out + c0, C, acc, G, nl, 1.0f, SP_GRAD_SET);
-    }
+    channel_pass(HS, HG, out, C, nl, hb, v, nk, HL, rule == SP_RULE_SOFTMAX ? r : NULL, NULL, NULL, 1.0f,
+                 SP_GRAD_SET);
 }
 
 /* One group of HG heads of one sequence forward: weights into hb [HG HL], outputs into ob (rows
@@ -355,26 +367,7 @@ SP_INLINE void block_backward(size_t HS, size_t HG, float *restrict dq, float *r
             storeq(ds + g * HL + j * QL, dw);
             wdw[g] += loadq(hb + g * HL + j * QL) * dw;
         }
-    for (size_t c0 = 0; c0 < HG * HS; c0 += QL) {
-        size_t G = HG * HS - c0 < QL ? HG * HS - c0 : QL;
-        vqf acc[QL];
-        UNROLL16 for (size_t u = 0; u < QL; u++) acc[u] = ZEROQ;
-        for (size_t j = 0; j < nk; j++) {
-            vqf d[MAXG];
-            UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
-            {
-                float *dp = ds + g * HL + j * QL;
-                d[g] = loadq(dp);
-                if (g * HS >= c0) {
-                    d[g] = loadq(hb + g * HL + j * QL) * (d[g] - wdw[g]);
-                    storeq(dp, d[g]);
-                }
-            }
-            const float *kj = k + j * C + c0;
-            UNROLL16 for (size_t u = 0; u < QL; u++) if (u < G) acc[u] += kj[u] * d[(c0 + u) / HS];
-        }
-        scatter_lanes(dq + c0, C, acc, G, nl, aq, mode);
-    }
+    channel_pass(HS, HG, dq, C, nl, ds, k, nk, HL, NULL, wdw, hb, aq, mode);
 }
 
 /* out[c] (+)= s a[c] for c < G */
