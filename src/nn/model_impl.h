@@ -11,12 +11,14 @@
  *   pre:  a1 = LN1(h), u1 = h + o (h1 is u1; the h1 buffer is unused), a2 = LN2(u1), u2 = h2
  *   post: a1 unused (q, k, v read h), h1 = LN1(u1), the FF reads h1, h2 = LN2(u2) in a2's buffer
  *   none: a1 and a2 unused, h1 is u1, h2 is u2
- * q and k hold the values attention may have rescaled by 2^-shift (layers.h). */
+ * q and k hold the values attention may have rescaled by 2^-shift (layers.h). After a
+ * readout-rows pass (compact), the last layer's z, o and everything after hold [B, ...]: row b
+ * is sequence b's readout row. */
 typedef struct sp_layer_acts {
     float *a1;               /* [B, T, D] attention input (LN(h) with pre-norm) */
     float *ln1_mean, *ln1_rstd; /* [B, T] */
     float *q, *k, *v;        /* [B, T, D] */
-    float *att;              /* [B, NH, T, T] */
+    float *att;              /* [sp_attention_len(B, T, NH)] weights, blocked (attention.c) */
     int shift[2];            /* exponents attention divided q and k by (0, 0 normally) */
     float *z;                /* [B, T, D] heads concatenated */
     float *o;                /* [B, T, D] output projection */
