@@ -120,7 +120,8 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
                               SET);
     /* u1 = h + o, o = z Woᵀ + bo, z = attention(q, k, v) */
     if (rows) {
-        /* h's and z's gradients are 0 but at the readout rows; z's rows into scratch first */
+        /* h's and z's gradients are 0 but at the readout rows; z's rows of them go to scratch
+         * first */
         memset(dh, 0, BTD * sizeof *dh);
         for (size_t b = 0; b < B; b++) memcpy(dh + (b * T + m->lens[b] - 1) * D, du1 + b * D, D * sizeof *dh);
         sp_matmul_backward(m->rows, g->ow, g->ob, du1, a->z, w->ow, N2, D, D, SET);
