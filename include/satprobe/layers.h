@@ -6,7 +6,8 @@
  * caller's step); the gradients of their inputs they add into or overwrite, as the caller's
  * sp_grad_write says (overwriting is for the first writer, so that no buffer needs zeroing
  * first; both give the same bits). A NULL gradient is not computed. Linear maps go through
- * cblas_sgemm; attention (src/nn/attention.c) through its own vector loops. Shapes use N rows,
+ * cblas_sgemm; attention (src/nn/attention.c) through its own vector loops. Every function
+ * splits its loop over the thread pool (satprobe/pool.h) in a way that changes no bit. Shapes use N rows,
  * B batch, T positions, C channels in, OC channels out, NH heads, HS = C / NH. Every
  * function reads only the first lens[b] positions of sequence b where lens is given, and leaves
  * the other rows 0. Rows of dout that are 0 (padding) contribute nothing to any gradient. */
@@ -55,7 +56,8 @@ void sp_residual_backward(float *da, float *db, const float *dout, size_t N, sp_
 /* How attention turns scores into weights (docs/model.md, "Attention modes"). */
 typedef enum sp_attn_rule { SP_RULE_SOFTMAX, SP_RULE_UNIFORM_MAX, SP_RULE_LEFTMOST_MAX } sp_attn_rule;
 
-/* Floats of scratch that attention needs for sequences of T positions (src/nn/attention.c). */
+/* Floats of scratch that attention needs for sequences of T positions (src/nn/attention.c),
+ * for up to SP_POOL_MAX threads (satprobe/pool.h): the sequences are split over the pool. */
 size_t sp_attention_work_len(size_t T, size_t C, size_t NH);
 /* Floats of the weights sp_attention_forward keeps for B sequences of T positions. */
 size_t sp_attention_len(size_t B, size_t T, size_t NH);
@@ -65,7 +67,7 @@ void sp_attention_row(float *row, const float *att, size_t T, size_t NH, size_t 
                       size_t h, size_t i);
 
 /* Multi-head attention. q, k, v [B, T, C]; att [sp_attention_len(B, T, NH)] gets the weights, in
- * blocks of eight queries (sp_attention_row reads a row); out [B, T, C] the heads' outputs
+ * blocks of 8 or 16 queries (sp_attention_row reads a row); out [B, T, C] the heads' outputs
  * concatenated. Key j is visible from query i when j < lens[b] and, if causal, j <= i. Scores are q·k / sqrt(HS); for the max
  * rules, M = {j : s_j >= max - tau}. q and k may be rescaled in place by powers of two (exact)
  * when their products would overflow float; the scores' scale is carried in double, and

@@ -56,7 +56,7 @@ enum {
     "  --task T            recognize or predict (default: what the model's heads do;\n"          \
     "                      recognize for heads_out both)\n"                                     \
     "  --batch N           strings per forward pass (default 64)\n"                             \
-    "  --threads N         OpenBLAS threads (default 1)\n"                                      \
+    "  --threads N         threads (default 1; results do not depend on it)\n"                  \
     "  --json              machine-readable output on stdout\n"
 
 #define CLI_MAX_SPLITS 32

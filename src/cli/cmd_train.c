@@ -54,7 +54,7 @@ static const char help[] =
     "  --norm-every N        record the norms every N steps (default 10)\n"
     "  --resume              continue RUNDIR from its last checkpoint\n"
     "  --force               write into an existing RUNDIR that holds a run\n"
-    "  --threads N           OpenBLAS threads (default 1: results do not depend on the machine)\n"
+    "  --threads N           threads (default 1; results do not depend on it)\n"
     "  -o, --output RUNDIR   the run directory\n"
     "  -h, --help            this help\n";
 

@@ -24,6 +24,7 @@
  * and a sum that is exactly zero may come out as +0 with one width and -0 with another.) */
 #include "satprobe/layers.h"
 #include "satprobe/error.h"
+#include "satprobe/pool.h"
 #include "vecmath.h"
 
 #include <math.h>
@@ -118,11 +119,14 @@ static size_t group_of(size_t HS, size_t NH)
     return 1;
 }
 
-size_t sp_attention_work_len(size_t T, size_t C, size_t NH)
+/* the scratch of one part of the sequences (sp_pool_for): qt, dot, ds and live of the backward */
+static size_t part_work_len(size_t T, size_t C, size_t NH)
 {
     size_t HS = C / NH, HG = group_of(HS, NH);
     return 2 * HG * HS * round_up(T) + HG * head_len(T) + round_up(T) / QL;
 }
+
+size_t sp_attention_work_len(size_t T, size_t C, size_t NH) { return SP_POOL_MAX * part_work_len(T, C, NH); }
 
 /* xt[bi, c, l] = x[(QL bi + l) C + c] for c < W, QL bi + l < n, else 0: W channels of rows of
  * stride C, a query to a lane. */
@@ -462,6 +466,39 @@ SP_INLINE void group_backward(size_t HS, size_t HG, float *dq, float *dk, float 
         }                                                                                         \
     } while (0)
 
+/* what a part of the sequences needs (sp_pool_for passes one pointer) */
+typedef struct attn_job {
+    float *out, *att, *work; /* att: the weights the forward writes */
+    const float *weights;    /* and the backward reads */
+    float *dq, *dk, *dv;
+    const float *q, *k, *v, *dout;
+    const size_t *lens;
+    size_t T, C, NH, HS, HG, work_len;
+    bool causal;
+    sp_attn_rule rule;
+    double lambda, tau;
+    float aq, ak;
+    sp_grad_write mode;
+} attn_job;
+
+/* sequences [b0, b1) forward */
+static void forward_part(void *ctx, size_t part, size_t b0, size_t b1)
+{
+    const attn_job *J = ctx;
+    size_t T = J->T, C = J->C, NH = J->NH, HS = J->HS, HG = J->HG;
+    float *qt = J->work + part * J->work_len; /* [HG HS, round_up(n)] */
+    for (size_t b = b0; b < b1; b++) {
+        size_t n = J->lens[b];
+        memset(J->out + (b * T + n) * C, 0, (T - n) * C * sizeof *J->out);
+        for (size_t h = 0; h < NH; h += HG) {
+            size_t off = b * T * C + h * HS;
+            float *hb = J->att + (b * NH + h) * head_len(T);
+            BY_SHAPE(HS, HG, group_forward, hb, J->out + off, qt, J->q + off, J->k + off, J->v + off, n, T, C,
+                     J->causal, J->lambda, J->rule, J->tau);
+        }
+    }
+}
+
 void sp_attention_forward(float *out, float *att, int shift[2], float *work, float *q, float *k,
                           const float *v, const size_t *lens, size_t B, size_t T, size_t C,
                           size_t NH, bool causal, sp_attn_rule rule, double tau)
@@ -474,16 +511,37 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *work, flo
     if (ek) scale_rows(k, lens, B, T, C, ek);
     shift[0] = eq;
     shift[1] = ek;
-    double lambda = ldexp(1.0, eq + ek) / sqrt((double)HS);
-    float *qt = work; /* [HG HS, round_up(n)] */
-    for (size_t b = 0; b < B; b++) {
-        size_t n = lens[b];
-        memset(out + (b * T + n) * C, 0, (T - n) * C * sizeof *out);
+    attn_job J = {.out = out, .att = att, .work = work, .q = q, .k = k, .v = v, .lens = lens, .T = T, .C = C,
+                  .NH = NH, .HS = HS, .HG = HG, .work_len = part_work_len(T, C, NH), .causal = causal,
+                  .rule = rule, .lambda = ldexp(1.0, eq + ek) / sqrt((double)HS), .tau = tau};
+    /* sequences are independent: a part's outputs do not depend on the split */
+    sp_pool_for(B, 1, forward_part, &J);
+}
+
+/* sequences [b0, b1) backward */
+static void backward_part(void *ctx, size_t part, size_t b0, size_t b1)
+{
+    const attn_job *J = ctx;
+    size_t T = J->T, C = J->C, NH = J->NH, HS = J->HS, HG = J->HG;
+    size_t W = HG * HS, T8 = round_up(T);
+    /* qt, dot [W, T8]: the group's queries and output gradients a lane each; ds [HG head_len(T)];
+     * live [T8 / QL] */
+    float *qt = J->work + part * J->work_len, *dot = qt + W * T8, *ds = dot + W * T8,
+          *live = ds + HG * head_len(T);
+    for (size_t b = b0; b < b1; b++) {
+        size_t n = J->lens[b];
+        if (J->mode == SP_GRAD_SET) {
+            size_t pad = (T - n) * C * sizeof(float);
+            memset(J->dq + (b * T + n) * C, 0, pad);
+            memset(J->dk + (b * T + n) * C, 0, pad);
+            memset(J->dv + (b * T + n) * C, 0, pad);
+        }
         for (size_t h = 0; h < NH; h += HG) {
             size_t off = b * T * C + h * HS;
-            float *hb = att + (b * NH + h) * head_len(T);
-            BY_SHAPE(HS, HG, group_forward, hb, out + off, qt, q + off, k + off, v + off, n, T, C, causal,
-                     lambda, rule, tau);
+            const float *hb = J->weights + (b * NH + h) * head_len(T);
+            BY_SHAPE(HS, HG, group_backward, J->dq + off, J->dk + off, J->dv + off, qt, dot, ds, live, hb,
+                     J->dout + off, J->q + off, J->k + off, J->v + off, n, T, C, J->causal, J->aq, J->ak,
+                     J->mode);
         }
     }
 }
@@ -498,24 +556,10 @@ void sp_attention_backward(float *dq, float *dk, float *dv, float *work, const f
     /* s = q·k / sqrt(HS) with the saved q = q₀ 2^-eq, k = k₀ 2^-ek: ds/dq₀ = k₀ / sqrt(HS)
      * = k 2^ek / sqrt(HS), and likewise for k₀ (powers of two, so exact) */
     double inv = 1.0 / sqrt((double)HS);
-    float aq = (float)ldexp(inv, shift[1]), ak = (float)ldexp(inv, shift[0]);
-    size_t W = HG * HS, T8 = round_up(T);
-    /* qt, dot [W, T8]: the group's queries and output gradients a lane each; ds [HG head_len(T)];
-     * live [T8 / QL] */
-    float *qt = work, *dot = work + W * T8, *ds = dot + W * T8, *live = ds + HG * head_len(T);
-    for (size_t b = 0; b < B; b++) {
-        size_t n = lens[b];
-        if (mode == SP_GRAD_SET) {
-            size_t pad = (T - n) * C * sizeof(float);
-            memset(dq + (b * T + n) * C, 0, pad);
-            memset(dk + (b * T + n) * C, 0, pad);
-            memset(dv + (b * T + n) * C, 0, pad);
-        }
-        for (size_t h = 0; h < NH; h += HG) {
-            size_t off = b * T * C + h * HS;
-            const float *hb = att + (b * NH + h) * head_len(T);
-            BY_SHAPE(HS, HG, group_backward, dq + off, dk + off, dv + off, qt, dot, ds, live, hb, dout + off,
-                     q + off, k + off, v + off, n, T, C, causal, aq, ak, mode);
-        }
-    }
+    attn_job J = {.weights = att, .work = work, .dq = dq, .dk = dk, .dv = dv, .q = q, .k = k, .v = v,
+                  .dout = dout, .lens = lens, .T = T, .C = C, .NH = NH, .HS = HS, .HG = HG,
+                  .work_len = part_work_len(T, C, NH), .causal = causal,
+                  .aq = (float)ldexp(inv, shift[1]), .ak = (float)ldexp(inv, shift[0]), .mode = mode};
+    /* a sequence's gradients come from its own rows only: the split does not change them */
+    sp_pool_for(B, 1, backward_part, &J);
 }

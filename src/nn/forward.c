@@ -4,13 +4,19 @@
 #include "model_impl.h"
 #include "satprobe/alloc.h"
 #include "satprobe/layers.h"
+#include "satprobe/pool.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-void sp_blas_set_threads(int n) { openblas_set_num_threads(n); }
+void sp_blas_set_threads(int n)
+{
+    /* the products split their rows over the pool themselves (layers.c) */
+    openblas_set_num_threads(1);
+    sp_pool_set_threads(n);
+}
 
 /* ---- modes ---- */
 

@@ -1,11 +1,97 @@
 /* Forward and backward kernels of the transformer's layers: linear maps through cblas_sgemm,
- * layer norm with double statistics, ReLU and residual sums (attention is in attention.c). */
+ * layer norm with double statistics, ReLU and residual sums (attention is in attention.c).
+ *
+ * The loops outside cblas_sgemm go through sp_pool_for: element-wise ones split by elements,
+ * layer norm by rows, and sums over rows (bias and layer-norm parameter gradients) by columns, so
+ * that each sum is still taken in row order on one thread and the split changes no bit. */
 #include "satprobe/layers.h"
+#include "satprobe/pool.h"
 #include "vecmath.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+/* floats a part should have at least: below that a second thread costs more than it saves */
+enum { GRAIN = 1 << 15 };
+
+/* rows or columns per part for a loop over n of them, each `width` floats long */
+static size_t grain_of(size_t width, size_t at_least)
+{
+    size_t g = (GRAIN + width - 1) / (width ? width : 1);
+    return g > at_least ? g : at_least;
+}
+
+/* the arguments of one kernel call, for its parts */
+typedef struct layer_job {
+    float *out, *out2, *out3;
+    const float *a, *b, *c, *d, *e;
+    float *mean, *rstd;
+    size_t C, N;
+    double eps;
+    sp_grad_write mode;
+} layer_job;
+
+static void bias_rows_part(void *ctx, size_t part, size_t n0, size_t n1)
+{
+    const layer_job *J = ctx;
+    for (size_t n = n0; n < n1; n++) memcpy(J->out + n * J->C, J->a, J->C * sizeof *J->out);
+}
+
+/* dbias[o] += Σ_n dout[n, o] for columns [o0, o1): summed in double over n in ascending order;
+ * the rows are walked in order, a block of columns at a time, so that dout is read
+ * contiguously */
+static void bias_sum_part(void *ctx, size_t part, size_t o0, size_t o1)
+{
+    const layer_job *J = ctx;
+    enum { BLOCK = 256 };
+    double acc[BLOCK];
+    for (; o0 < o1; o0 += BLOCK) {
+        size_t nb = o1 - o0 < BLOCK ? o1 - o0 : BLOCK;
+        for (size_t j = 0; j < nb; j++) acc[j] = 0;
+        for (size_t n = 0; n < J->N; n++) {
+            const float *row = J->a + n * J->C + o0;
+            for (size_t j = 0; j < nb; j++) acc[j] += row[j];
+        }
+        for (size_t j = 0; j < nb; j++) J->out[o0 + j] = (float)(J->out[o0 + j] + acc[j]);
+    }
+}
+
+/* C[M, N] = op(A)[M, K] op(B)[K, N] + beta C (row-major, alpha 1), the rows of C split over the
+ * pool, each part one single-threaded cblas_sgemm call on its own thread. This beats OpenBLAS's
+ * own threads on every size here (docs/training.md), and the split can keep the bits: OpenBLAS's
+ * Haswell kernels (which Zen uses too) sum the last rows of a call, when their number is not a
+ * multiple of 24, in another order than the rows before; its SkylakeX kernels round every row
+ * alike. Parts that start at multiples of 24 rows therefore give what one call gives, with
+ * both (tests/test_pool.c checks it on the kernel it runs on). */
+typedef struct gemm_job {
+    bool ta, tb; /* op = transpose */
+    size_t M, N, K, lda, ldb, ldc;
+    const float *A, *B;
+    float beta;
+    float *C;
+} gemm_job;
+
+enum { TILE = 24, GEMM_GRAIN = 1 << 20 /* multiply-adds a part should have at least */ };
+
+static void gemm_part(void *ctx, size_t part, size_t t0, size_t t1)
+{
+    const gemm_job *J = ctx;
+    size_t m0 = t0 * TILE, m1 = t1 * TILE < J->M ? t1 * TILE : J->M;
+    const float *A = J->ta ? J->A + m0 : J->A + m0 * J->lda;
+    cblas_sgemm(CblasRowMajor, J->ta ? CblasTrans : CblasNoTrans, J->tb ? CblasTrans : CblasNoTrans,
+                (int)(m1 - m0), (int)J->N, (int)J->K, 1.0f, A, (int)J->lda, J->B, (int)J->ldb, J->beta,
+                J->C + m0 * J->ldc, (int)J->ldc);
+}
+
+static void sgemm(bool ta, bool tb, size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float beta, float *C, size_t ldc)
+{
+    gemm_job J = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc, .A = A,
+                  .B = B, .beta = beta, .C = C};
+    size_t per_tile = TILE * N * K;
+    sp_pool_for((M + TILE - 1) / TILE, (GEMM_GRAIN + per_tile - 1) / (per_tile ? per_tile : 1), gemm_part, &J);
+}
 
 void sp_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
                        size_t C, size_t OC)
@@ -13,10 +99,8 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
     if (N == 0 || OC == 0) return;
     /* the bias rows first and the product added onto them (beta 1): OpenBLAS would otherwise
      * clear out before adding the product, and the bias would be another pass over it */
-    if (bias)
-        for (size_t n = 0; n < N; n++) memcpy(out + n * OC, bias, OC * sizeof *out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, (int)OC, (int)C, 1.0f, inp, (int)C,
-                w, (int)C, bias ? 1.0f : 0.0f, out, (int)OC);
+    if (bias) sp_pool_for(N, grain_of(OC, 1), bias_rows_part, &(layer_job){.out = out, .a = bias, .C = OC});
+    sgemm(false, true, N, OC, C, inp, C, w, C, bias ? 1.0f : 0.0f, out, OC);
 }
 
 void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -28,54 +112,50 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
         return;
     }
     /* dinp[N, C] (+)= dout[N, OC] · w[OC, C] */
-    if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)C, (int)OC, 1.0f, dout,
-                    (int)OC, w, (int)C, mode == SP_GRAD_SET ? 0.0f : 1.0f, dinp, (int)C);
+    if (dinp) sgemm(false, false, N, C, OC, dout, OC, w, C, mode == SP_GRAD_SET ? 0.0f : 1.0f, dinp, C);
     /* dw[OC, C] += dout[N, OC]ᵀ · inp[N, C] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)OC, (int)C, (int)N, 1.0f, dout, (int)OC,
-                inp, (int)C, 1.0f, dw, (int)C);
-    if (dbias) {
-        /* dbias[o] += Σ_n dout[n, o], summed in double over n in ascending order; the rows are
-         * walked in order, a block of columns at a time, so that dout is read contiguously. */
-        enum { BLOCK = 256 };
-        double acc[BLOCK];
-        for (size_t o0 = 0; o0 < OC; o0 += BLOCK) {
-            size_t nb = OC - o0 < BLOCK ? OC - o0 : BLOCK;
-            for (size_t j = 0; j < nb; j++) acc[j] = 0;
-            for (size_t n = 0; n < N; n++) {
-                const float *row = dout + n * OC + o0;
-                for (size_t j = 0; j < nb; j++) acc[j] += row[j];
-            }
-            for (size_t j = 0; j < nb; j++) dbias[o0 + j] = (float)(dbias[o0 + j] + acc[j]);
-        }
+    sgemm(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
+    if (dbias)
+        sp_pool_for(OC, grain_of(N, 8), bias_sum_part, &(layer_job){.out = dbias, .a = dout, .C = OC, .N = N});
+}
+
+static void layernorm_part(void *ctx, size_t part, size_t n0, size_t n1)
+{
+    const layer_job *J = ctx;
+    const float *w = J->b, *b = J->c;
+    size_t C = J->C;
+    for (size_t n = n0; n < n1; n++) {
+        const float *x = J->a + n * C;
+        double m = sp_sum_f64(x, C) / (double)C;
+        double v = sp_sqdev_f64(x, C, m) / (double)C;
+        double r = v + J->eps > 0 ? 1.0 / sqrt(v + J->eps) : 0.0;
+        float *y = J->out + n * C;
+        if (b)
+            for (size_t c = 0; c < C; c++) y[c] = (float)((x[c] - m) * r * w[c] + b[c]);
+        else
+            for (size_t c = 0; c < C; c++) y[c] = (float)((x[c] - m) * r * w[c]);
+        J->mean[n] = (float)m;
+        J->rstd[n] = (float)r;
     }
 }
 
 void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, size_t N, size_t C, double eps)
 {
-    for (size_t n = 0; n < N; n++) {
-        const float *x = inp + n * C;
-        double m = sp_sum_f64(x, C) / (double)C;
-        double v = sp_sqdev_f64(x, C, m) / (double)C;
-        double r = v + eps > 0 ? 1.0 / sqrt(v + eps) : 0.0;
-        float *y = out + n * C;
-        if (b)
-            for (size_t c = 0; c < C; c++) y[c] = (float)((x[c] - m) * r * w[c] + b[c]);
-        else
-            for (size_t c = 0; c < C; c++) y[c] = (float)((x[c] - m) * r * w[c]);
-        mean[n] = (float)m;
-        rstd[n] = (float)r;
-    }
+    layer_job J = {.out = out, .mean = mean, .rstd = rstd, .a = inp, .b = w, .c = b, .C = C, .eps = eps};
+    sp_pool_for(N, grain_of(C, 1), layernorm_part, &J);
 }
 
-void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *mean,
-                           const float *rstd, const float *inp, const float *w, size_t N, size_t C,
-                           sp_grad_write mode)
+/* rows [n0, n1) of the layer norm's input gradient; with `params`, dw and db too (one part
+ * only: they are sums over all rows) */
+static void layernorm_rows(const layer_job *J, size_t n0, size_t n1, bool params)
 {
-    for (size_t n = 0; n < N; n++) {
+    const float *dout = J->a, *inp = J->b, *w = J->c;
+    float *dinp = J->out, *dw = J->out2, *db = J->out3;
+    size_t C = J->C;
+    for (size_t n = n0; n < n1; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
-        double m = mean[n], r = rstd[n];
+        double m = J->d[n], r = J->e[n];
         /* dinp = r (g w - mean(g w) - x̂ mean(g w x̂)): the last term comes through the variance,
          * and holds with eps because x̂ and r both carry it */
         double pm[SP_LANES] = {0}, pxm[SP_LANES] = {0};
@@ -99,58 +179,124 @@ void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
         gm /= (double)C;
         gxm /= (double)C;
         float *dx = dinp + n * C;
-        if (mode == SP_GRAD_SET)
+        if (J->mode == SP_GRAD_SET)
             for (size_t c = 0; c < C; c++)
                 dx[c] = (float)(r * ((double)g[c] * w[c] - gm - (x[c] - m) * r * gxm));
         else
             for (size_t c = 0; c < C; c++)
                 dx[c] = (float)(dx[c] + r * ((double)g[c] * w[c] - gm - (x[c] - m) * r * gxm));
+        if (!params) continue;
         for (size_t c = 0; c < C; c++) dw[c] = (float)(dw[c] + g[c] * ((x[c] - m) * r));
         if (db)
             for (size_t c = 0; c < C; c++) db[c] += g[c];
     }
 }
 
-void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N)
+static void layernorm_rows_part(void *ctx, size_t part, size_t n0, size_t n1)
 {
+    layernorm_rows(ctx, n0, n1, false);
+}
+
+/* columns [c0, c1) of dw and db: over the rows in order, as layernorm_rows adds them */
+static void layernorm_params_part(void *ctx, size_t part, size_t c0, size_t c1)
+{
+    const layer_job *J = ctx;
+    const float *dout = J->a, *inp = J->b;
+    float *dw = J->out2, *db = J->out3;
+    size_t C = J->C;
+    for (size_t n = 0; n < J->N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        double m = J->d[n], r = J->e[n];
+        for (size_t c = c0; c < c1; c++) dw[c] = (float)(dw[c] + g[c] * ((x[c] - m) * r));
+        if (db)
+            for (size_t c = c0; c < c1; c++) db[c] += g[c];
+    }
+}
+
+void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *mean,
+                           const float *rstd, const float *inp, const float *w, size_t N, size_t C,
+                           sp_grad_write mode)
+{
+    layer_job J = {.out = dinp, .out2 = dw, .out3 = db, .a = dout, .b = inp, .c = w, .d = mean, .e = rstd,
+                   .C = C, .N = N, .mode = mode};
+    if (sp_pool_parts(N, grain_of(C, 1)) == 1) {
+        layernorm_rows(&J, 0, N, true);
+        return;
+    }
+    sp_pool_for(N, grain_of(C, 1), layernorm_rows_part, &J);
+    sp_pool_for(C, grain_of(N, 8), layernorm_params_part, &J);
+}
+
+static void relu_part(void *ctx, size_t part, size_t i0, size_t i1)
+{
+    const layer_job *J = ctx;
+    float *restrict out = J->out;
+    const float *restrict inp = J->a;
     /* written so that the compiler turns it into a vector compare-and-mask: signs are random, and
      * a mispredicted branch per element would cost more than the layer's matrix product */
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = i0; i < i1; i++) {
         float x = inp[i];
         out[i] = x > 0.0f ? x : 0.0f;
     }
 }
 
-void sp_relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
-                      size_t N, sp_grad_write mode)
+void sp_relu_forward(float *restrict out, const float *restrict inp, size_t N)
 {
+    sp_pool_for(N, GRAIN, relu_part, &(layer_job){.out = out, .a = inp});
+}
+
+static void relu_backward_part(void *ctx, size_t part, size_t i0, size_t i1)
+{
+    const layer_job *J = ctx;
+    float *restrict dinp = J->out;
+    const float *restrict dout = J->a, *restrict inp = J->b;
     /* both operands loaded unconditionally, so the select vectorises (as in the forward) */
-    if (mode == SP_GRAD_SET)
-        for (size_t i = 0; i < N; i++) {
+    if (J->mode == SP_GRAD_SET)
+        for (size_t i = i0; i < i1; i++) {
             float d = dout[i];
             dinp[i] = inp[i] > 0.0f ? d : 0.0f;
         }
     else
-        for (size_t i = 0; i < N; i++) {
+        for (size_t i = i0; i < i1; i++) {
             float d = dout[i];
             dinp[i] += inp[i] > 0.0f ? d : 0.0f;
         }
 }
 
+void sp_relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,
+                      size_t N, sp_grad_write mode)
+{
+    sp_pool_for(N, GRAIN, relu_backward_part, &(layer_job){.out = dinp, .a = dout, .b = inp, .mode = mode});
+}
+
+static void residual_part(void *ctx, size_t part, size_t i0, size_t i1)
+{
+    const layer_job *J = ctx;
+    for (size_t i = i0; i < i1; i++) J->out[i] = J->a[i] + J->b[i];
+}
+
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N)
 {
-    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+    sp_pool_for(N, GRAIN, residual_part, &(layer_job){.out = out, .a = a, .b = b});
+}
+
+static void residual_backward_part(void *ctx, size_t part, size_t i0, size_t i1)
+{
+    const layer_job *J = ctx;
+    float *da = J->out, *db = J->out2;
+    const float *dout = J->a;
+    if (J->mode == SP_GRAD_SET) {
+        memcpy(da + i0, dout + i0, (i1 - i0) * sizeof *da);
+        memcpy(db + i0, dout + i0, (i1 - i0) * sizeof *db);
+        return;
+    }
+    for (size_t i = i0; i < i1; i++) {
+        da[i] += dout[i];
+        db[i] += dout[i];
+    }
 }
 
 void sp_residual_backward(float *da, float *db, const float *dout, size_t N, sp_grad_write mode)
 {
-    if (mode == SP_GRAD_SET) {
-        memcpy(da, dout, N * sizeof *da);
-        memcpy(db, dout, N * sizeof *db);
-        return;
-    }
-    for (size_t i = 0; i < N; i++) {
-        da[i] += dout[i];
-        db[i] += dout[i];
-    }
+    sp_pool_for(N, GRAIN, residual_backward_part, &(layer_job){.out = da, .out2 = db, .a = dout, .mode = mode});
 }

@@ -3,6 +3,7 @@
 #include "satprobe/optim.h"
 
 #include "satprobe/alloc.h"
+#include "satprobe/pool.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -155,17 +156,32 @@ double sp_grad_norm(const float *g, size_t n)
 /* Every per-element operation below is one float32 operation in torch's kernels; the scalars
  * are Python floats (double) rounded to float where a kernel receives them. */
 
+/* one update's arguments, for the parts of its loop (sp_pool_for: elements are independent, so
+ * the split changes no bit) */
+typedef struct update_job {
+    const sp_optim_config *c;
+    bool first;
+    float *m, *v, *p;
+    const float *grads;
+    double lr, t;
+} update_job;
+
+enum { GRAIN = 1 << 15 }; /* parameters a part should have at least */
+
 /* torch.optim.SGD, dampening 0, not Nesterov. first: the momentum buffer does not exist yet and
  * is cloned from the gradient. */
-static void sgd_update(const sp_optim_config *c, bool first, float *b, float *p, const float *grads,
-                       size_t n, double lr)
+static void sgd_part(void *ctx, size_t part, size_t i0, size_t i1)
 {
-    const float wd = (float)c->weight_decay, mu = (float)c->momentum, neg_lr = (float)-lr;
-    for (size_t i = 0; i < n; i++) {
+    const update_job *J = ctx;
+    const sp_optim_config *c = J->c;
+    float *b = J->m, *p = J->p;
+    const float *grads = J->grads;
+    const float wd = (float)c->weight_decay, mu = (float)c->momentum, neg_lr = (float)-J->lr;
+    for (size_t i = i0; i < i1; i++) {
         float g = grads[i];
         if (c->weight_decay != 0) g = g + wd * p[i];     /* d_p.add(p, alpha=wd) */
         if (c->momentum != 0) {
-            b[i] = first ? g : b[i] * mu + g;            /* buf.mul_(mu).add_(d_p, alpha=1) */
+            b[i] = J->first ? g : b[i] * mu + g;         /* buf.mul_(mu).add_(d_p, alpha=1) */
             g = b[i];
         }
         p[i] = p[i] + neg_lr * g;                        /* p.add_(d_p, alpha=-lr) */
@@ -174,16 +190,20 @@ static void sgd_update(const sp_optim_config *c, bool first, float *b, float *p,
 
 /* torch.optim.Adam (L2 weight decay) and torch.optim.AdamW (decoupled), amsgrad off. t is the
  * step count after the increment (1 for the first update). */
-static void adam_update(const sp_optim_config *c, float *m, float *v, float *p, const float *grads,
-                        size_t n, double lr, double t)
+static void adam_part(void *ctx, size_t part, size_t i0, size_t i1)
 {
+    const update_job *J = ctx;
+    const sp_optim_config *c = J->c;
+    float *m = J->m, *v = J->v, *p = J->p;
+    const float *grads = J->grads;
+    double lr = J->lr, t = J->t;
     const bool decoupled = c->kind == SP_OPT_ADAMW, l2 = !decoupled && c->weight_decay != 0;
     const double bc1 = 1 - pow(c->beta1, t), bc2 = 1 - pow(c->beta2, t);
     const float b1 = (float)c->beta1, omb1 = (float)(1 - c->beta1);
     const float b2 = (float)c->beta2, omb2 = (float)(1 - c->beta2);
     const float wd = (float)c->weight_decay, decay = (float)(1 - lr * c->weight_decay);
     const float neg_step = (float)-(lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)c->eps;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = i0; i < i1; i++) {
         float g = grads[i];
         if (decoupled) p[i] = p[i] * decay;              /* p.mul_(1 - lr * wd) */
         if (l2) g = g + wd * p[i];                       /* grad.add(p, alpha=wd) */
@@ -208,11 +228,9 @@ double sp_optim_step(sp_optim *o, float *params, float *grads)
             for (size_t i = 0; i < o->n; i++) grads[i] = grads[i] * f;
         }
     }
-    switch (c->kind) {
-    case SP_OPT_SGD: sgd_update(c, o->step == 0, o->m, params, grads, o->n, lr); break;
-    case SP_OPT_ADAM:
-    case SP_OPT_ADAMW: adam_update(c, o->m, o->v, params, grads, o->n, lr, (double)(o->step + 1)); break;
-    }
+    update_job J = {.c = c, .first = o->step == 0, .m = o->m, .v = o->v, .p = params, .grads = grads, .lr = lr,
+                    .t = (double)(o->step + 1)};
+    sp_pool_for(o->n, GRAIN, c->kind == SP_OPT_SGD ? sgd_part : adam_part, &J);
     o->step++;
     return norm;
 }

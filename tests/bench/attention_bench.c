@@ -1,7 +1,7 @@
 /* Attention's forward and backward (src/nn/attention.c) against a plain loop implementation of
  * the same formulas, timed in the same process.
  *
- * usage: attention_bench [B T C NH CAUSAL [SECONDS]]   (default: 32 43 32 8 1 1, size t)
+ * usage: attention_bench [B T C NH CAUSAL [SECONDS [THREADS]]]   (default: 32 43 32 8 1 1 1, size t)
  *
  * Both run on the same random q, k, v and output gradient: satprobe's sp_attention_forward and
  * sp_attention_backward, and a direct triple loop per (sequence, head, query) in float with
@@ -11,9 +11,11 @@
  *
  *     attention B T C NH causal  satprobe U us  plain U us  ratio R
  *
- * The plain version also checks satprobe's outputs and gradients (within 1e-4 of the largest
- * entry), so a fast but wrong kernel does not go unnoticed. */
+ * satprobe's kernels split the sequences over THREADS threads (satprobe/pool.h); the plain loops
+ * run on one. The plain version also checks satprobe's outputs and gradients (within 1e-4 of the
+ * largest entry), so a fast but wrong kernel does not go unnoticed. */
 #include "satprobe/layers.h"
+#include "satprobe/pool.h"
 #include "satprobe/progress.h"
 
 #include <math.h>
@@ -128,21 +130,28 @@ static float *floats(size_t n) { return calloc(n, sizeof(float)); }
 
 int main(int argc, char **argv)
 {
-    if (argc != 1 && argc != 6 && argc != 7) {
-        fprintf(stderr, "usage: attention_bench [B T C NH CAUSAL [SECONDS]]\n");
+    if (argc != 1 && (argc < 6 || argc > 8)) {
+        fprintf(stderr, "usage: attention_bench [B T C NH CAUSAL [SECONDS [THREADS]]]\n");
         return 2;
     }
     setup s = {.B = 32, .T = 43, .C = 32, .NH = 8, .causal = true};
     double seconds = 1;
+    int threads = 1;
     if (argc > 1) {
         s.B = strtoul(argv[1], NULL, 10), s.T = strtoul(argv[2], NULL, 10), s.C = strtoul(argv[3], NULL, 10);
         s.NH = strtoul(argv[4], NULL, 10), s.causal = atoi(argv[5]) != 0;
         if (argc > 6) seconds = atof(argv[6]);
+        if (argc > 7) threads = atoi(argv[7]);
     }
     if (!s.B || !s.T || !s.NH || !s.C || s.C % s.NH) {
         fprintf(stderr, "attention_bench: B, T, C and NH must be positive and NH must divide C\n");
         return 2;
     }
+    if (threads < 1 || threads > SP_POOL_MAX) {
+        fprintf(stderr, "attention_bench: THREADS must be 1 to %d\n", (int)SP_POOL_MAX);
+        return 2;
+    }
+    sp_pool_set_threads(threads);
     size_t N = s.B * s.T * s.C;
     s.lens = calloc(s.B, sizeof *s.lens);
     for (size_t b = 0; b < s.B; b++) s.lens[b] = s.T;

@@ -57,7 +57,7 @@ static bool parse_size(const char *s, size_t *out)
 
 static int bench_sgemm(size_t n, int threads)
 {
-    sp_blas_set_threads(threads);
+    openblas_set_num_threads(threads);
     float *a = malloc(n * n * sizeof *a), *b = malloc(n * n * sizeof *b), *c = malloc(n * n * sizeof *c);
     if (!a || !b || !c) {
         fprintf(stderr, "train_bench: out of memory\n");
