@@ -7,7 +7,8 @@
  * sp_grad_write says (overwriting is for the first writer, so that no buffer needs zeroing
  * first; both give the same bits). A NULL gradient is not computed. Linear maps go through
  * cblas_sgemm; attention (src/nn/attention.c) through its own vector loops. Every function
- * splits its loop over the thread pool (satprobe/pool.h) in a way that changes no bit. Shapes use N rows,
+ * splits its loop over the thread pool (satprobe/pool.h) in a way that changes no bit (for the
+ * products, with the kernels sp_blas_split_exact names). Shapes use N rows,
  * B batch, T positions, C channels in, OC channels out, NH heads, HS = C / NH. Every
  * function reads only the first lens[b] positions of sequence b where lens is given, and leaves
  * the other rows 0. Rows of dout that are 0 (padding) contribute nothing to any gradient. */
@@ -19,6 +20,13 @@
 
 /* How a backward function writes the gradient of an input: add into it, or overwrite it. */
 typedef enum sp_grad_write { SP_GRAD_ADD, SP_GRAD_SET } sp_grad_write;
+
+/* The OpenBLAS kernels in use ("Haswell", "Zen", "SkylakeX", ...), and whether a matrix
+ * product split over threads gives the same bits as on one (layers.c): true for the kernels it
+ * has been checked on, Haswell's and Zen's (which are Haswell's). With others a product on
+ * several threads may differ from one thread's in the last bits, the same from run to run. */
+const char *sp_blas_kernels(void);
+bool sp_blas_split_exact(void);
 
 /* out[N, OC] = inp[N, C] · w[OC, C]ᵀ + bias[OC] (bias may be NULL). */
 void sp_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,

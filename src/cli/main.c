@@ -1,5 +1,6 @@
 /* satprobe: dispatch `satprobe <command> [options]` to one file per command. */
 #include "cli.h"
+#include "satprobe/layers.h"
 #include "sp_config.h"
 
 #include <locale.h>
@@ -66,7 +67,9 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
-        printf("satprobe %s\n", SP_VERSION);
+        printf("satprobe %s\nOpenBLAS kernels: %s (%s)\n", SP_VERSION, sp_blas_kernels(),
+               sp_blas_split_exact() ? "results do not depend on --threads"
+                                     : "--threads above 1 may change the last bits of results");
         return CLI_OK;
     }
     for (int i = 0; i < NCOMMANDS; i++)

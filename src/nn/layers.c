@@ -11,6 +11,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 /* floats a part should have at least: below that a second thread costs more than it saves */
 enum { GRAIN = 1 << 15 };
@@ -57,13 +58,21 @@ static void bias_sum_part(void *ctx, size_t part, size_t o0, size_t o1)
     }
 }
 
+const char *sp_blas_kernels(void) { return openblas_get_corename(); }
+
+bool sp_blas_split_exact(void)
+{
+    const char *k = openblas_get_corename();
+    return k && (!strcasecmp(k, "haswell") || !strcasecmp(k, "zen"));
+}
+
 /* C[M, N] = op(A)[M, K] op(B)[K, N] + beta C (row-major, alpha 1), the rows of C split over the
  * pool, each part one single-threaded cblas_sgemm call on its own thread. This beats OpenBLAS's
  * own threads on every size here (docs/training.md), and the split can keep the bits: OpenBLAS's
- * Haswell kernels (which Zen uses too) sum the last rows of a call, when their number is not a
- * multiple of 24, in another order than the rows before; its SkylakeX kernels round every row
- * alike. Parts that start at multiples of 24 rows therefore give what one call gives, with
- * both (tests/test_pool.c checks it on the kernel it runs on). */
+ * Haswell kernels (which Zen uses too) round every row of a call alike but for its last rows
+ * when their number is not a multiple of 24, so parts that start at multiples of 24 rows give
+ * what one call gives (tests/test_pool.c). Its SkylakeX kernels pick other code for small
+ * products by their size, so a part may round unlike the whole (sp_blas_split_exact). */
 typedef struct gemm_job {
     bool ta, tb; /* op = transpose */
     size_t M, N, K, lda, ldb, ldc;
