@@ -86,6 +86,40 @@ static void close_to(const float *got, const double *want, size_t n, const char 
                      causal, i, (double)got[i], want[i], scale);
 }
 
+/* sp_attention_forward_last: each sequence's last block of queries as the whole pass gives it
+ * (out and rows from sp_attention_forward), bit for bit; other rows untouched (a sentinel), and
+ * padding rows 0 */
+static void last_block_only(const float *out, const float *rows, float *q, float *k, const float *v, size_t C,
+                            size_t NH, bool causal)
+{
+    size_t N = B * T * C, QL = 16;
+    float *out2 = malloc(N * sizeof *out2), *att2 = malloc(sp_attention_len(B, T, NH) * sizeof *att2);
+    float *work = malloc(sp_attention_work_len(T, C, NH) * sizeof *work), *row = malloc(T * sizeof *row);
+    for (size_t i = 0; i < N; i++) out2[i] = 7.0f;
+    for (size_t i = 0; i < sp_attention_len(B, T, NH); i++) att2[i] = 7.0f;
+    int shift[2];
+    sp_attention_forward_last(out2, att2, shift, work, q, k, v, lens, B, T, C, NH, causal, SP_RULE_SOFTMAX, 0);
+    for (size_t b = 0; b < B; b++) {
+        size_t n = lens[b];
+        /* the last block starts at a multiple of 8 or 16 (the lanes): compare from there, and
+         * expect the sentinel before the last multiple of 16 */
+        size_t from = n ? (n - 1) / 8 * 8 : 0, kept = n ? (n - 1) / QL * QL : 0;
+        for (size_t i = 0; i < T; i++) {
+            const float *x = out + (b * T + i) * C, *y = out2 + (b * T + i) * C;
+            for (size_t c = 0; c < C; c++) {
+                if (i >= from || i >= n) assert_memory_equal(&x[c], &y[c], sizeof(float));
+                if (i < kept && i + 8 < from) assert_true(y[c] == 7.0f);
+            }
+            if (i < from || i >= n) continue;
+            for (size_t h = 0; h < NH; h++) {
+                sp_attention_row(row, att2, T, NH, n, causal, b, h, i);
+                assert_memory_equal(row, rows + ((b * NH + h) * T + i) * T, T * sizeof *row);
+            }
+        }
+    }
+    free(out2), free(att2), free(work), free(row);
+}
+
 static void test_against_reference(void **state)
 {
     (void)state;
@@ -128,6 +162,7 @@ static void test_against_reference(void **state)
                         sp_attention_row(rows + ((b * NH + h) * T + i) * T, att, T, NH, lens[b], causal, b, h, i);
             close_to(rows, r.att, B * NH * T * T, "weights", HS, causal);
             close_to(out, r.out, N, "output", HS, causal);
+            last_block_only(out, rows, q, k, v, C, NH, causal);
             /* overwritten (from NaN), then added onto 1 */
             for (size_t i = 0; i < N; i++) dq[i] = dk[i] = dv[i] = NAN;
             sp_attention_backward(dq, dk, dv, work, dout, att, shift, q, k, v, lens, B, T, C, NH, causal,

@@ -58,7 +58,8 @@ void sp_relu_backward(float *restrict dinp, const float *restrict dout, const fl
 
 /* out[N] = a + b; out may equal a or b. */
 void sp_residual_forward(float *out, const float *a, const float *b, size_t N);
-/* da[N] (+)= dout and db[N] (+)= dout; neither may overlap dout. */
+/* da[N] (+)= dout and db[N] (+)= dout (db may be NULL: a caller that only reads that gradient
+ * can read dout); neither may overlap dout. */
 void sp_residual_backward(float *da, float *db, const float *dout, size_t N, sp_grad_write mode);
 
 /* How attention turns scores into weights (docs/model.md, "Attention modes"). */
@@ -84,6 +85,14 @@ void sp_attention_row(float *row, const float *att, size_t T, size_t NH, size_t 
 void sp_attention_forward(float *out, float *att, int shift[2], float *work, float *q, float *k,
                           const float *v, const size_t *lens, size_t B, size_t T, size_t C,
                           size_t NH, bool causal, sp_attn_rule rule, double tau);
+/* The same for each sequence's last block of queries only (the one holding query lens[b] - 1),
+ * for a pass that reads one output row per sequence, its last: those rows and that block's
+ * weights are what sp_attention_forward gives them, other rows of out and weights of att are
+ * left as they were. sp_attention_backward after it needs output gradients that are zero
+ * outside the last block (it then reads no other weights). */
+void sp_attention_forward_last(float *out, float *att, int shift[2], float *work, float *q, float *k,
+                               const float *v, const size_t *lens, size_t B, size_t T, size_t C,
+                               size_t NH, bool causal, sp_attn_rule rule, double tau);
 /* Backward of SP_RULE_SOFTMAX attention (the max rules are piecewise constant in q and k and have
  * no useful gradient): from dout [B, T, C] and the forward's att, shift, q, k, v, dq, dk, dv
  * [B, T, C] (+)= the gradients with respect to the forward's q, k and v as they were before any

@@ -337,15 +337,15 @@ SP_INLINE void block_forward(size_t HS, size_t HG, float *restrict hb, float *re
                  SP_GRAD_SET);
 }
 
-/* One group of HG heads of one sequence forward: weights into hb [HG HL], outputs into ob (rows
- * of stride C); qt [HG HS round_up(n)] scratch. */
+/* One group of HG heads of one sequence forward, from query block `first` on: weights into hb
+ * [HG HL], outputs into ob (rows of stride C); qt [HG HS round_up(n)] scratch. */
 SP_INLINE void group_forward(size_t HS, size_t HG, float *hb, float *ob, float *qt, const float *qb,
                              const float *kb, const float *vb, size_t n, size_t T, size_t C, bool causal,
-                             double lambda, sp_attn_rule rule, double tau)
+                             double lambda, sp_attn_rule rule, double tau, size_t first)
 {
     size_t W = HG * HS, HL = head_len(T);
-    gather_lanes(qt, qb, n, C, W);
-    for (size_t bi = 0; bi * QL < n; bi++) {
+    gather_lanes(qt + first * W * QL, qb + first * QL * C, n - first * QL, C, W);
+    for (size_t bi = first; bi * QL < n; bi++) {
         size_t i0 = bi * QL, nk = block_keys(bi, n, causal), nl = n - i0 < QL ? n - i0 : QL;
         block_forward(HS, HG, hb + i0 * T, ob + i0 * C, qt + bi * W * QL, kb, vb, nk, i0, nl, HL, C, causal,
                       lambda, rule, tau);
@@ -474,7 +474,7 @@ typedef struct attn_job {
     const float *q, *k, *v, *dout;
     const size_t *lens;
     size_t T, C, NH, HS, HG, work_len;
-    bool causal;
+    bool causal, last; /* last: the last block of queries only (sp_attention_forward_last) */
     sp_attn_rule rule;
     double lambda, tau;
     float aq, ak;
@@ -490,18 +490,19 @@ static void forward_part(void *ctx, size_t part, size_t b0, size_t b1)
     for (size_t b = b0; b < b1; b++) {
         size_t n = J->lens[b];
         memset(J->out + (b * T + n) * C, 0, (T - n) * C * sizeof *J->out);
+        size_t first = J->last && n ? (n - 1) / QL : 0;
         for (size_t h = 0; h < NH; h += HG) {
             size_t off = b * T * C + h * HS;
             float *hb = J->att + (b * NH + h) * head_len(T);
             BY_SHAPE(HS, HG, group_forward, hb, J->out + off, qt, J->q + off, J->k + off, J->v + off, n, T, C,
-                     J->causal, J->lambda, J->rule, J->tau);
+                     J->causal, J->lambda, J->rule, J->tau, first);
         }
     }
 }
 
-void sp_attention_forward(float *out, float *att, int shift[2], float *work, float *q, float *k,
-                          const float *v, const size_t *lens, size_t B, size_t T, size_t C,
-                          size_t NH, bool causal, sp_attn_rule rule, double tau)
+static void attention_forward(float *out, float *att, int shift[2], float *work, float *q, float *k,
+                              const float *v, const size_t *lens, size_t B, size_t T, size_t C, size_t NH,
+                              bool causal, sp_attn_rule rule, double tau, bool last)
 {
     SP_ASSERT(C % NH == 0);
     size_t HS = C / NH, HG = group_of(HS, NH);
@@ -513,9 +514,23 @@ void sp_attention_forward(float *out, float *att, int shift[2], float *work, flo
     shift[1] = ek;
     attn_job J = {.out = out, .att = att, .work = work, .q = q, .k = k, .v = v, .lens = lens, .T = T, .C = C,
                   .NH = NH, .HS = HS, .HG = HG, .work_len = part_work_len(T, C, NH), .causal = causal,
-                  .rule = rule, .lambda = ldexp(1.0, eq + ek) / sqrt((double)HS), .tau = tau};
+                  .last = last, .rule = rule, .lambda = ldexp(1.0, eq + ek) / sqrt((double)HS), .tau = tau};
     /* sequences are independent: a part's outputs do not depend on the split */
     sp_pool_for(B, 1, forward_part, &J);
+}
+
+void sp_attention_forward(float *out, float *att, int shift[2], float *work, float *q, float *k,
+                          const float *v, const size_t *lens, size_t B, size_t T, size_t C,
+                          size_t NH, bool causal, sp_attn_rule rule, double tau)
+{
+    attention_forward(out, att, shift, work, q, k, v, lens, B, T, C, NH, causal, rule, tau, false);
+}
+
+void sp_attention_forward_last(float *out, float *att, int shift[2], float *work, float *q, float *k,
+                               const float *v, const size_t *lens, size_t B, size_t T, size_t C,
+                               size_t NH, bool causal, sp_attn_rule rule, double tau)
+{
+    attention_forward(out, att, shift, work, q, k, v, lens, B, T, C, NH, causal, rule, tau, true);
 }
 
 /* sequences [b0, b1) backward */

@@ -104,10 +104,10 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
     if (post)
         sp_layernorm_backward(ga->du2, g->ln2w, g->ln2b, dh2, a->ln2_mean, a->ln2_rstd, a->u2, w->ln2w, N2, D,
                               SET);
-    /* u2 = h1 + f3 */
-    sp_residual_backward(dh1, ga->df3, du2, N2D, SET);
+    /* u2 = h1 + f3: both get du2, and f3's is read from du2 itself */
+    sp_residual_backward(dh1, NULL, du2, N2D, SET);
     /* f3 = f2 W2ᵀ + b2, f2 = ReLU(f1), f1 = in2 W1ᵀ + b1 */
-    sp_matmul_backward(ga->df2, g->w2, g->b2, ga->df3, a->f2, w->w2, N2, FF, D, SET);
+    sp_matmul_backward(ga->df2, g->w2, g->b2, du2, a->f2, w->w2, N2, FF, D, SET);
     sp_relu_backward(ga->df1, ga->df2, a->f1, N2 * FF, SET);
     sp_matmul_backward(din2, g->w1, g->b1, ga->df1, in2, w->w1, N2, D, FF, pre ? SET : ADD);
     /* pre: in2 = LN2(h1) */
@@ -129,8 +129,9 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
         for (size_t b = 0; b < B; b++)
             memcpy(ga->dz + (b * T + m->lens[b] - 1) * D, m->rows + b * D, D * sizeof *ga->dz);
     } else {
-        sp_residual_backward(dh, ga->dproj, du1, BTD, SET);
-        sp_matmul_backward(ga->dz, g->ow, g->ob, ga->dproj, a->z, w->ow, BT, D, D, SET);
+        /* o's gradient is du1's, read in place like f3's */
+        sp_residual_backward(dh, NULL, du1, BTD, SET);
+        sp_matmul_backward(ga->dz, g->ow, g->ob, du1, a->z, w->ow, BT, D, D, SET);
     }
     sp_attention_backward(ga->dq, ga->dk, ga->dv, m->attn_work, ga->dz, a->att, a->shift, a->q, a->k, a->v,
                           m->lens, B, T, D, c->heads, c->mask == SP_MASK_CAUSAL, SET);

@@ -77,7 +77,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     /* activation gradients after the activations, in the same allocation (sp_model_destroy
      * frees acts): one layer's worth, shared by all layers (sp_grad_acts). Large allocations
      * arrive as untouched zero pages, so forward-only use costs address space, not memory. */
-    size_t ngrads = 14 * BTD + 2 * BT * FF;
+    size_t ngrads = 12 * BTD + 2 * BT * FF;
     size_t total = nacts + ngrads;
     free(m->acts);
     free(m->tokens);
@@ -130,13 +130,11 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     TAKE(g->dk, BTD);
     TAKE(g->dv, BTD);
     TAKE(g->dz, BTD);
-    TAKE(g->dproj, BTD);
     TAKE(g->du1, BTD);
     TAKE(g->dh1, BTD);
     TAKE(g->da2, BTD);
     TAKE(g->df1, BT * FF);
     TAKE(g->df2, BT * FF);
-    TAKE(g->df3, BTD);
     TAKE(g->du2, BTD);
 #undef TAKE
     /* S[t, i] of docs/model.md, computed once per reservation */
@@ -296,8 +294,11 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
         sp_matmul_forward(a->q, in1, lp->qw, LB(lp->qb), BT, D, D);
         sp_matmul_forward(a->k, in1, lp->kw, LB(lp->kb), BT, D, D);
         sp_matmul_forward(a->v, in1, lp->vw, LB(lp->vb), BT, D, D);
-        sp_attention_forward(a->z, a->att, a->shift, m->attn_work, a->q, a->k, a->v, m->lens, B, T, D, NH,
-                             c->mask == SP_MASK_CAUSAL, rule, mode->tau);
+        /* readout rows: the heads read the last row of each sequence, so attention computes the
+         * last block of queries only */
+        (rows ? sp_attention_forward_last : sp_attention_forward)(a->z, a->att, a->shift, m->attn_work, a->q, a->k,
+                                                                  a->v, m->lens, B, T, D, NH,
+                                                                  c->mask == SP_MASK_CAUSAL, rule, mode->tau);
         if (rows) {
             /* z's and h's readout rows: z's gathered in place (row b of them is at or after
              * row b), h's into scratch */

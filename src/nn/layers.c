@@ -296,13 +296,12 @@ static void residual_backward_part(void *ctx, size_t part, size_t i0, size_t i1)
     const float *dout = J->a;
     if (J->mode == SP_GRAD_SET) {
         memcpy(da + i0, dout + i0, (i1 - i0) * sizeof *da);
-        memcpy(db + i0, dout + i0, (i1 - i0) * sizeof *db);
+        if (db) memcpy(db + i0, dout + i0, (i1 - i0) * sizeof *db);
         return;
     }
-    for (size_t i = i0; i < i1; i++) {
-        da[i] += dout[i];
-        db[i] += dout[i];
-    }
+    for (size_t i = i0; i < i1; i++) da[i] += dout[i];
+    if (db)
+        for (size_t i = i0; i < i1; i++) db[i] += dout[i];
 }
 
 void sp_residual_backward(float *da, float *db, const float *dout, size_t N, sp_grad_write mode)

@@ -42,10 +42,9 @@ typedef struct sp_grad_acts {
     float *da1;              /* [B, T, D] */
     float *dq, *dk, *dv;     /* [B, T, D] */
     float *dz;               /* [B, T, D] */
-    float *dproj;            /* [B, T, D] of o, the output projection */
     float *du1, *dh1, *da2;  /* [B, T, D] */
     float *df1, *df2;        /* [B, T, FF] */
-    float *df3, *du2;        /* [B, T, D] */
+    float *du2;              /* [B, T, D] (f3's and o's gradients are du2's and du1's) */
 } sp_grad_acts;
 
 struct sp_model {
