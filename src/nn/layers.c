@@ -23,15 +23,23 @@ static size_t grain_of(size_t width, size_t at_least)
     return g > at_least ? g : at_least;
 }
 
-/* the arguments of one kernel call, for its parts */
+/* the arguments of an element-wise or bias call, for its parts: out (and out2) from a (and b),
+ * rows of C floats, N of them */
 typedef struct layer_job {
-    float *out, *out2, *out3;
-    const float *a, *b, *c, *d, *e;
-    float *mean, *rstd;
+    float *out, *out2;
+    const float *a, *b;
+    size_t C, N;
+    sp_grad_write mode;
+} layer_job;
+
+/* the arguments of a layer-norm call: the forward writes mean and rstd, the backward reads them */
+typedef struct norm_job {
+    float *out, *dw, *db, *mean_out, *rstd_out;
+    const float *inp, *dout, *w, *b, *mean, *rstd;
     size_t C, N;
     double eps;
     sp_grad_write mode;
-} layer_job;
+} norm_job;
 
 static void bias_rows_part(void *ctx, size_t part, size_t n0, size_t n1)
 {
@@ -130,11 +138,11 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
 
 static void layernorm_part(void *ctx, size_t part, size_t n0, size_t n1)
 {
-    const layer_job *J = ctx;
-    const float *w = J->b, *b = J->c;
+    const norm_job *J = ctx;
+    const float *w = J->w, *b = J->b;
     size_t C = J->C;
     for (size_t n = n0; n < n1; n++) {
-        const float *x = J->a + n * C;
+        const float *x = J->inp + n * C;
         double m = sp_sum_f64(x, C) / (double)C;
         double v = sp_sqdev_f64(x, C, m) / (double)C;
         double r = v + J->eps > 0 ? 1.0 / sqrt(v + J->eps) : 0.0;
@@ -143,28 +151,28 @@ static void layernorm_part(void *ctx, size_t part, size_t n0, size_t n1)
             for (size_t c = 0; c < C; c++) y[c] = (float)((x[c] - m) * r * w[c] + b[c]);
         else
             for (size_t c = 0; c < C; c++) y[c] = (float)((x[c] - m) * r * w[c]);
-        J->mean[n] = (float)m;
-        J->rstd[n] = (float)r;
+        J->mean_out[n] = (float)m;
+        J->rstd_out[n] = (float)r;
     }
 }
 
 void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
                           const float *b, size_t N, size_t C, double eps)
 {
-    layer_job J = {.out = out, .mean = mean, .rstd = rstd, .a = inp, .b = w, .c = b, .C = C, .eps = eps};
+    norm_job J = {.out = out, .mean_out = mean, .rstd_out = rstd, .inp = inp, .w = w, .b = b, .C = C, .eps = eps};
     sp_pool_for(N, grain_of(C, 1), layernorm_part, &J);
 }
 
 /* rows [n0, n1) of the layer norm's input gradient; with `params`, dw and db too (one part
  * only: they are sums over all rows) */
-static void layernorm_rows(const layer_job *J, size_t n0, size_t n1, bool params)
+static void layernorm_rows(const norm_job *J, size_t n0, size_t n1, bool params)
 {
-    const float *dout = J->a, *inp = J->b, *w = J->c;
-    float *dinp = J->out, *dw = J->out2, *db = J->out3;
+    const float *dout = J->dout, *inp = J->inp, *w = J->w;
+    float *dinp = J->out, *dw = J->dw, *db = J->db;
     size_t C = J->C;
     for (size_t n = n0; n < n1; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
-        double m = J->d[n], r = J->e[n];
+        double m = J->mean[n], r = J->rstd[n];
         /* dinp = r (g w - mean(g w) - x̂ mean(g w x̂)): the last term comes through the variance,
          * and holds with eps because x̂ and r both carry it */
         double pm[SP_LANES] = {0}, pxm[SP_LANES] = {0};
@@ -209,13 +217,13 @@ static void layernorm_rows_part(void *ctx, size_t part, size_t n0, size_t n1)
 /* columns [c0, c1) of dw and db: over the rows in order, as layernorm_rows adds them */
 static void layernorm_params_part(void *ctx, size_t part, size_t c0, size_t c1)
 {
-    const layer_job *J = ctx;
-    const float *dout = J->a, *inp = J->b;
-    float *dw = J->out2, *db = J->out3;
+    const norm_job *J = ctx;
+    const float *dout = J->dout, *inp = J->inp;
+    float *dw = J->dw, *db = J->db;
     size_t C = J->C;
     for (size_t n = 0; n < J->N; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
-        double m = J->d[n], r = J->e[n];
+        double m = J->mean[n], r = J->rstd[n];
         for (size_t c = c0; c < c1; c++) dw[c] = (float)(dw[c] + g[c] * ((x[c] - m) * r));
         if (db)
             for (size_t c = c0; c < c1; c++) db[c] += g[c];
@@ -226,8 +234,8 @@ void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                            const float *rstd, const float *inp, const float *w, size_t N, size_t C,
                            sp_grad_write mode)
 {
-    layer_job J = {.out = dinp, .out2 = dw, .out3 = db, .a = dout, .b = inp, .c = w, .d = mean, .e = rstd,
-                   .C = C, .N = N, .mode = mode};
+    norm_job J = {.out = dinp, .dw = dw, .db = db, .dout = dout, .inp = inp, .w = w, .mean = mean, .rstd = rstd,
+                  .C = C, .N = N, .mode = mode};
     if (sp_pool_parts(N, grain_of(C, 1)) == 1) {
         layernorm_rows(&J, 0, N, true);
         return;
