@@ -128,27 +128,77 @@ static size_t part_work_len(size_t T, size_t C, size_t NH)
 
 size_t sp_attention_work_len(size_t T, size_t C, size_t NH) { return SP_POOL_MAX * part_work_len(T, C, NH); }
 
+static const vqf ZEROQ = {0};
+
+/* Transposes x in registers, as a QL x QL matrix whose rows are the vectors: lane b of x[a]
+ * becomes lane a of x[b]. Rounds for bit values QL / 2 .. 1; in round b, rows i and i + b (bit b
+ * of i clear) exchange the lanes whose index has bit b set in the first and clear in the second,
+ * which swaps that bit of the row and the lane index wherever the two differ. */
+#define T_LO(b, j) (((j) & (b)) ? SP_QL + (j) - (b) : (j))
+#define T_HI(b, j) (((j) & (b)) ? SP_QL + (j) : (j) + (b))
+#if SP_QL == 16
+#define T_IDX(M, b)                                                                               \
+    M(b, 0), M(b, 1), M(b, 2), M(b, 3), M(b, 4), M(b, 5), M(b, 6), M(b, 7), M(b, 8), M(b, 9),    \
+        M(b, 10), M(b, 11), M(b, 12), M(b, 13), M(b, 14), M(b, 15)
+#else
+#define T_IDX(M, b) M(b, 0), M(b, 1), M(b, 2), M(b, 3), M(b, 4), M(b, 5), M(b, 6), M(b, 7)
+#endif
+#define T_ROUND(x, b)                                                                             \
+    UNROLL16 for (size_t i = 0; i < QL; i++) if (!(i & (b)))                                      \
+    {                                                                                             \
+        vqf lo = __builtin_shufflevector(x[i], x[i + (b)], T_IDX(T_LO, b));                       \
+        vqf hi = __builtin_shufflevector(x[i], x[i + (b)], T_IDX(T_HI, b));                       \
+        x[i] = lo, x[i + (b)] = hi;                                                               \
+    }
+SP_INLINE void transpose_q(vqf x[QL])
+{
+#if SP_QL == 16
+    T_ROUND(x, 8);
+#endif
+    T_ROUND(x, 4);
+    T_ROUND(x, 2);
+    T_ROUND(x, 1);
+}
+#undef T_ROUND
+#undef T_IDX
+#undef T_HI
+#undef T_LO
+
 /* xt[bi, c, l] = x[(QL bi + l) C + c] for c < W, QL bi + l < n, else 0: W channels of rows of
- * stride C, a query to a lane. */
+ * stride C, a query to a lane; QL channels at a time through transpose_q, the rest one by one */
 SP_INLINE void gather_lanes(float *restrict xt, const float *restrict x, size_t n, size_t C, size_t W)
 {
     size_t nb = (n + QL - 1) / QL;
     for (size_t bi = 0; bi < nb; bi++) {
         float *blk = xt + bi * W * QL;
-        for (size_t l = 0; l < QL; l++) {
-            size_t i = bi * QL + l;
-            if (i < n)
-                for (size_t c = 0; c < W; c++) blk[c * QL + l] = x[i * C + c];
-            else
-                for (size_t c = 0; c < W; c++) blk[c * QL + l] = 0.0f;
+        const float *xb = x + bi * QL * C;
+        size_t nl = n - bi * QL < QL ? n - bi * QL : QL, c0 = 0;
+        for (; c0 + QL <= W; c0 += QL) {
+            vqf r[QL];
+            UNROLL16 for (size_t l = 0; l < QL; l++) r[l] = l < nl ? loadq(xb + l * C + c0) : ZEROQ;
+            transpose_q(r);
+            UNROLL16 for (size_t c = 0; c < QL; c++) storeq(blk + (c0 + c) * QL, r[c]);
         }
+        for (size_t l = 0; l < QL; l++)
+            for (size_t c = c0; c < W; c++) blk[c * QL + l] = l < nl ? xb[l * C + c] : 0.0f;
     }
 }
 
-/* rows[l C + c] (+)= s acc[c][l] for c < G (at most QL) and lanes l < nl */
+/* rows[l C + c] (+)= s acc[c][l] for c < G (at most QL) and lanes l < nl: a whole vector per row
+ * through transpose_q where G = QL */
 SP_INLINE void scatter_lanes(float *rows, size_t C, const vqf *acc, size_t G, size_t nl, float s,
                              sp_grad_write mode)
 {
+    if (G == QL) {
+        vqf t[QL];
+        UNROLL16 for (size_t g = 0; g < QL; g++) t[g] = acc[g];
+        transpose_q(t);
+        for (size_t l = 0; l < nl; l++) {
+            vqf o = s * t[l];
+            storeq(rows + l * C, mode == SP_GRAD_SET ? o : loadq(rows + l * C) + o);
+        }
+        return;
+    }
     float tmp[QL][QL];
     UNROLL16 for (size_t g = 0; g < QL; g++) if (g < G) storeq(tmp[g], acc[g]);
     for (size_t l = 0; l < nl; l++)
@@ -176,7 +226,6 @@ SP_INLINE v8sf hsum8x8(const v8sf a[8])
 }
 
 static const v8sf ZERO8 = {0};
-static const vqf ZEROQ = {0};
 
 /* acc += x's lanes 0..7, then (where QL is 16) its lanes 8..15: sums over queries i in eight
  * partial sums by i mod 8, added in query order whatever QL is */
@@ -294,7 +343,7 @@ SP_INLINE void channel_pass(size_t HS, size_t HG, float *restrict out, size_t C,
 SP_INLINE void block_forward(size_t HS, size_t HG, float *restrict hb, float *restrict out,
                              const float *restrict qt, const float *restrict k, const float *restrict v,
                              size_t nk, size_t i0, size_t nl, size_t HL, size_t C, bool causal,
-                             double lambda, sp_attn_rule rule, double tau)
+                             double lambda, sp_attn_rule rule, double tau, const float *pf, size_t npf)
 {
     static const int32_t lanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     vqi lane;
@@ -307,6 +356,7 @@ SP_INLINE void block_forward(size_t HS, size_t HG, float *restrict hb, float *re
         vqi hide = lane < (int32_t)(j - i0);
         UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG)
         {
+            if (j < npf) __builtin_prefetch(pf + g * HL + j * QL, 1, 3);
             vqf s = dot_lanes(HS, k + j * C + g * HS, qt + g * HS * QL);
             if (causal && j > i0) s = selectq(hide, ninf, s);
             storeq(hb + g * HL + j * QL, s);
@@ -314,6 +364,8 @@ SP_INLINE void block_forward(size_t HS, size_t HG, float *restrict hb, float *re
             else m0[g] = maxq(m0[g], s);
         }
     }
+    for (size_t j = nk; j < npf; j++)
+        UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG) __builtin_prefetch(pf + g * HL + j * QL, 1, 3);
     UNROLL8 for (size_t g = 0; g < MAXG; g++) m0[g] = maxq(m0[g], m1[g]);
     if (rule == SP_RULE_SOFTMAX && lambda < 0x1p60) {
         float lf = (float)lambda;
@@ -347,8 +399,11 @@ SP_INLINE void group_forward(size_t HS, size_t HG, float *hb, float *ob, float *
     gather_lanes(qt + first * W * QL, qb + first * QL * C, n - first * QL, C, W);
     for (size_t bi = first; bi * QL < n; bi++) {
         size_t i0 = bi * QL, nk = block_keys(bi, n, causal), nl = n - i0 < QL ? n - i0 : QL;
+        /* the next block's rows of weights are asked for while this one's scores are formed: the
+         * weights outgrow the caches at longer lengths, and their first store would wait */
+        size_t npf = (bi + 1) * QL < n ? block_keys(bi + 1, n, causal) : 0;
         block_forward(HS, HG, hb + i0 * T, ob + i0 * C, qt + bi * W * QL, kb, vb, nk, i0, nl, HL, C, causal,
-                      lambda, rule, tau);
+                      lambda, rule, tau, hb + i0 * T + QL * T, npf);
     }
 }
 
@@ -360,16 +415,19 @@ SP_INLINE void group_forward(size_t HS, size_t HG, float *hb, float *ob, float *
 SP_INLINE void block_backward(size_t HS, size_t HG, float *restrict dq, float *restrict ds,
                               const float *restrict hb, const float *restrict dot, const float *restrict v,
                               const float *restrict k, size_t nk, size_t HL, size_t C, size_t nl, float aq,
-                              sp_grad_write mode)
+                              sp_grad_write mode, const float *pf, size_t npf)
 {
     vqf wdw[MAXG];
     UNROLL8 for (size_t g = 0; g < MAXG; g++) wdw[g] = ZEROQ;
+    for (size_t j = nk; j < npf; j++)
+        UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG) __builtin_prefetch(pf + g * HL + j * QL, 0, 3);
     for (size_t j = 0; j < nk; j++)
         UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG)
         {
-            vqf dw = dot_lanes(HS, v + j * C + g * HS, dot + g * HS * QL);
+            if (j < npf) __builtin_prefetch(pf + g * HL + j * QL, 0, 3);
+            vqf w = loadq(hb + g * HL + j * QL), dw = dot_lanes(HS, v + j * C + g * HS, dot + g * HS * QL);
             storeq(ds + g * HL + j * QL, dw);
-            wdw[g] += loadq(hb + g * HL + j * QL) * dw;
+            wdw[g] += w * dw;
         }
     channel_pass(HS, HG, dq, C, nl, ds, k, nk, HL, NULL, wdw, hb, aq, mode);
 }
@@ -427,12 +485,17 @@ SP_INLINE void group_backward(size_t HS, size_t HG, float *dq, float *dk, float 
     size_t nb = (n + QL - 1) / QL;
     for (size_t bi = 0; bi < nb; bi++) {
         size_t i0 = bi * QL, nk = block_keys(bi, n, causal), nl = n - i0 < QL ? n - i0 : QL;
+        vqi nonzero = {0};
+        for (size_t i = 0; i < W * QL; i += QL) nonzero |= loadq(dot + bi * W * QL + i) != ZEROQ;
         bool any = false;
-        for (size_t i = 0; i < W * QL; i++) any |= dot[bi * W * QL + i] != 0.0f;
+        for (size_t l = 0; l < QL; l++) any |= nonzero[l] != 0;
         live[bi] = any;
-        if (any)
+        if (any) {
+            /* the next block's weights, while this one's are read (as in the forward) */
+            size_t npf = bi + 1 < nb ? block_keys(bi + 1, n, causal) : 0;
             block_backward(HS, HG, dq + i0 * C, ds + i0 * T, hb + i0 * T, dot + bi * W * QL, v, k, nk, HL, C,
-                           nl, aq, mode);
+                           nl, aq, mode, hb + i0 * T + QL * T, npf);
+        }
         else if (mode == SP_GRAD_SET)
             for (size_t i = 0; i < nl; i++) memset(dq + (i0 + i) * C, 0, W * sizeof *dq);
     }
@@ -554,6 +617,7 @@ static void backward_part(void *ctx, size_t part, size_t b0, size_t b1)
         for (size_t h = 0; h < NH; h += HG) {
             size_t off = b * T * C + h * HS;
             const float *hb = J->weights + (b * NH + h) * head_len(T);
+            /* the next group's weights (the next sequence's first, after the last group) */
             BY_SHAPE(HS, HG, group_backward, J->dq + off, J->dk + off, J->dv + off, qt, dot, ds, live, hb,
                      J->dout + off, J->q + off, J->k + off, J->v + off, n, T, C, J->causal, J->aq, J->ak,
                      J->mode);
