@@ -227,16 +227,32 @@ SP_INLINE v8sf hsum8x8(const v8sf a[8])
 
 static const v8sf ZERO8 = {0};
 
-/* acc += x's lanes 0..7, then (where QL is 16) its lanes 8..15: sums over queries i in eight
- * partial sums by i mod 8, added in query order whatever QL is */
-static inline v8sf add_halves(v8sf acc, vqf x)
+/* A vector of QL lanes as its lanes 0..7 and (where QL is 16) 8..15: the keys' gradients sum
+ * over queries i in eight partial sums by i mod 8, adding a block's first half, then its second,
+ * in query order whatever QL is. Each half is multiplied as an 8-lane vector, which rounds as
+ * the 16-lane product would, lane by lane, and needs no lane extraction per product. */
+typedef struct halves {
+    v8sf lo, hi;
+} halves;
+
+static inline halves halves_of(vqf x)
 {
 #if SP_QL == 16
-    acc += __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7);
-    return acc + __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+    return (halves){__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7),
+                    __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15)};
 #else
-    return acc + x;
+    return (halves){x, ZERO8};
 #endif
+}
+
+/* acc + s x over the block's queries, first half then second (x: QL floats) */
+static inline v8sf add_products(v8sf acc, halves s, const float *x)
+{
+    acc += s.lo * load8(x);
+#if SP_QL == 16
+    acc += s.hi * load8(x + 8);
+#endif
+    return acc;
 }
 
 /* Σ_c x[c] yt[c] lane by lane over c < HS, x[c] broadcast: partial sums by c mod 4 (each
@@ -456,12 +472,12 @@ SP_INLINE void key_backward(size_t HS, size_t HG, float *dk, float *dv, const fl
             UNROLL16 for (size_t u = 0; u < 16; u++) a[u] = ZERO8;
             for (size_t bi = b0; bi < nb; bi++) {
                 if (!live[bi]) continue;
-                vqf sv[MAXG];
+                halves sv[MAXG];
                 UNROLL8 for (size_t g = 0; g < MAXG; g++) if (g < HG && g * HS < c0 + G && (g + 1) * HS > c0)
-                    sv[g] = loadq(src + g * HL + bi * QL * T + j * QL);
+                    sv[g] = halves_of(loadq(src + g * HL + bi * QL * T + j * QL));
                 const float *xb = xt + (bi * W + c0) * QL;
                 UNROLL16 for (size_t u = 0; u < 16; u++) if (u < G)
-                    a[u] = add_halves(a[u], sv[(c0 + u) / HS] * loadq(xb + u * QL));
+                    a[u] = add_products(a[u], sv[(c0 + u) / HS], xb + u * QL);
             }
             float sums[16];
             store8(sums, hsum8x8(a));
