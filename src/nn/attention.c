@@ -18,6 +18,11 @@
  *            dK[j, c] = Σ_i dS[i, j] Q[i, c]    (eight partial sums, i mod 8, each in query
  *            dV[j, c] = Σ_i W[i, j] dO[i, c]     order, then added in a fixed tree)
  *
+ * Queries and output gradients go into lanes, and outputs and query gradients back into rows,
+ * QL channels at a time through an in-register transpose. While a block computes, the next
+ * block's rows of weights are prefetched: at length 128 and beyond the weights (a T x T block
+ * per sequence and head) no longer fit in the caches between the forward and the backward.
+ *
  * The weights stay in this layout (sp_attention_row reads a row of them). Sums are in float, in
  * the fixed orders above, none of which depends on QL: the results do not depend on the vector
  * width the build targets. (Blocks also pass over keys a query does not see, with weight 0,
