@@ -70,7 +70,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     if (T < m->cap_T) T = m->cap_T;
     size_t D = c->d_model, FF = c->d_ff, NH = c->heads, O = c->k + 1, L = c->layers;
     size_t BT = B * T, BTD = BT * D;
-    size_t per_layer = 11 * BTD + 4 * BT + 2 * BT * FF + sp_attention_len(B, T, NH);
+    size_t per_layer = 11 * BTD + 4 * BT + BT * FF + sp_attention_len(B, T, NH);
     size_t De = sp_config_embed_width(c);
     size_t nacts = BTD /* h0 */ + L * per_layer + BTD + 2 * BT + B + BT * O + T * De +
                    sp_attention_work_len(T, D, NH) + B * D;
@@ -106,7 +106,8 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
         TAKE(a->ln2_mean, BT);
         TAKE(a->ln2_rstd, BT);
         TAKE(a->f1, BT * FF);
-        TAKE(a->f2, BT * FF);
+        /* ReLU runs in place: its backward needs only where f1 > 0, which its output keeps */
+        a->f2 = a->f1;
         TAKE(a->f3, BTD);
         TAKE(a->u2, BTD);
         /* h2 is its own buffer only with post-norm; otherwise it is u2 (set in forward) */
@@ -326,7 +327,7 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
             d2 = 1;
         }
         sp_matmul_forward(a->f1, in2, lp->w1, LB(lp->b1), N2, D, FF);
-        sp_relu_forward(a->f2, a->f1, N2 * FF);
+        sp_relu_forward(a->f2, a->f1, N2 * FF); /* in place: f2 is f1 */
         sp_matmul_forward(a->f3, a->f2, lp->w2, LB(lp->b2), N2, FF, D);
         if (limit) dh = limit_sum(a->u2, h1, dh, a->f3, d2 + 2, N2D);
         else sp_residual_forward(a->u2, h1, a->f3, N2D);

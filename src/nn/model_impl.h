@@ -26,7 +26,7 @@ typedef struct sp_layer_acts {
     float *h1;               /* [B, T, D] after attention (LN(u1) with post-norm) */
     float *a2;               /* [B, T, D] feed-forward input */
     float *ln2_mean, *ln2_rstd;
-    float *f1, *f2;          /* [B, T, FF] before and after ReLU */
+    float *f1, *f2;          /* [B, T, FF] before and after ReLU: one buffer, ReLU in place */
     float *f3;               /* [B, T, D] */
     float *u2;               /* [B, T, D] */
     float *h2;               /* [B, T, D] layer output */
