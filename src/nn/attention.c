@@ -638,7 +638,6 @@ static void backward_part(void *ctx, size_t part, size_t b0, size_t b1)
         for (size_t h = 0; h < NH; h += HG) {
             size_t off = b * T * C + h * HS;
             const float *hb = J->weights + (b * NH + h) * head_len(T);
-            /* the next group's weights (the next sequence's first, after the last group) */
             BY_SHAPE(HS, HG, group_backward, J->dq + off, J->dk + off, J->dv + off, qt, dot, ds, live, hb,
                      J->dout + off, J->q + off, J->k + off, J->v + off, n, T, C, J->causal, J->aq, J->ak,
                      J->mode);
