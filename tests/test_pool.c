@@ -197,7 +197,8 @@ static void layers_outs(outs *o, size_t N, size_t C, unsigned long seed)
     sp_layernorm_forward(y0, stats + 2 * N, stats + 3 * N, x, w, NULL, N, C, 0);
     sp_layernorm_backward(dx, params, params + C, g, stats, stats + N, x, w, N, C, SP_GRAD_SET);
     sp_layernorm_backward(dx, params, NULL, y, stats, stats + N, x, w, N, C, SP_GRAD_ADD);
-    sp_relu_forward(relu, x, NC);
+    memcpy(relu, x, NC * sizeof *relu);
+    sp_relu_forward(relu, NC);
     sp_relu_backward(drelu, g, x, NC, SP_GRAD_SET);
     sp_relu_backward(drelu, y, x, NC, SP_GRAD_ADD);
     sp_residual_forward(sum, x, g, NC);

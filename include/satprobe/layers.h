@@ -48,9 +48,10 @@ void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                            const float *rstd, const float *inp, const float *w, size_t N, size_t C,
                            sp_grad_write mode);
 
-/* out[N] = max(inp, 0); out may equal inp (in place), else they do not overlap. A NaN input
- * gives 0 (the residual path that produced it still carries it to the output). */
-void sp_relu_forward(float *out, const float *inp, size_t N);
+/* x[N] = max(x, 0), in place (the model keeps only the output: its backward needs the signs,
+ * which the output keeps). A NaN gives 0 (the residual path that produced it still carries it to
+ * the output), -0 gives +0. */
+void sp_relu_forward(float *x, size_t N);
 /* dinp[N] (+)= dout where inp > 0, 0 elsewhere (the derivative at the kink inp = 0 is taken as
  * 0). inp may be the forward's input or its output: each is > 0 exactly where the other is. */
 void sp_relu_backward(float *restrict dinp, const float *restrict dout, const float *restrict inp,

@@ -327,7 +327,7 @@ int sp_model_forward(sp_model *m, const int *const *strs, const size_t *ns, size
             d2 = 1;
         }
         sp_matmul_forward(a->f1, in2, lp->w1, LB(lp->b1), N2, D, FF);
-        sp_relu_forward(a->f2, a->f1, N2 * FF); /* in place: f2 is f1 */
+        sp_relu_forward(a->f2, N2 * FF); /* in place: f2 is f1 */
         sp_matmul_forward(a->f3, a->f2, lp->w2, LB(lp->b2), N2, FF, D);
         if (limit) dh = limit_sum(a->u2, h1, dh, a->f3, d2 + 2, N2D);
         else sp_residual_forward(a->u2, h1, a->f3, N2D);

@@ -244,32 +244,17 @@ void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
     sp_pool_for(C, grain_of(N, 8), layernorm_params_part, &J);
 }
 
-/* out[i] = max(inp[i], 0), written so that the compiler turns it into a vector compare-and-mask:
- * signs are random, and a mispredicted branch per element would cost more than the layer's
- * matrix product */
-static void relu_range(float *restrict out, const float *restrict inp, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        out[i] = x > 0.0f ? x : 0.0f;
-    }
-}
-
-static void relu_in_place(float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
 static void relu_part(void *ctx, size_t part, size_t i0, size_t i1)
 {
-    const layer_job *J = ctx;
-    if (J->out == J->a) relu_in_place(J->out + i0, i1 - i0);
-    else relu_range(J->out + i0, J->a + i0, i1 - i0);
+    float *x = ((const layer_job *)ctx)->out;
+    /* written so that the compiler turns it into a vector compare-and-mask: signs are random, and
+     * a mispredicted branch per element would cost more than the layer's matrix product */
+    for (size_t i = i0; i < i1; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void sp_relu_forward(float *out, const float *inp, size_t N)
+void sp_relu_forward(float *x, size_t N)
 {
-    sp_pool_for(N, GRAIN, relu_part, &(layer_job){.out = out, .a = inp});
+    sp_pool_for(N, GRAIN, relu_part, &(layer_job){.out = x});
 }
 
 static void relu_backward_part(void *ctx, size_t part, size_t i0, size_t i1)
