@@ -1,5 +1,5 @@
 /* The thread team (src/util/pool.c) and the kernels that split their loops over it. sp_pool_for
- * covers every index once, in the parts pool.h documents, and runs nested calls serially; layer
+ * covers every index once, in the chunks pool.h documents, and runs nested calls serially; layer
  * norm, ReLU, residual sums, attention and the optimizers give the same bits on 2 and 3 threads
  * as on 1, and so do matrix products and a model's whole forward and backward pass with the
  * OpenBLAS kernels sp_blas_split_exact names (with others they agree within 1e-5). */
@@ -12,6 +12,7 @@
 #include "satprobe/rng.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,12 +21,17 @@ enum { MAXN = 1000 };
 typedef struct cover {
     int hits[MAXN];
     size_t part_of[MAXN];
-    int nested; /* items of an inner loop run from inside a part */
+    atomic_size_t calls;     /* chunks run */
+    size_t begin[MAXN + 1];  /* the chunks, in the order they were counted */
+    size_t end[MAXN + 1];
 } cover;
 
 static void mark(void *ctx, size_t part, size_t begin, size_t end)
 {
     cover *c = ctx;
+    size_t k = atomic_fetch_add(&c->calls, 1);
+    c->begin[k] = begin;
+    c->end[k] = end;
     for (size_t i = begin; i < end; i++) {
         c->hits[i]++;
         c->part_of[i] = part;
@@ -42,9 +48,59 @@ static void count_inner(void *ctx, size_t part, size_t begin, size_t end)
 static void mark_nested(void *ctx, size_t part, size_t begin, size_t end)
 {
     int inner = 0;
-    sp_pool_for(10, 1, count_inner, &inner); /* serial: one part, on this thread */
+    sp_pool_for(10, 1, count_inner, &inner); /* serial: one chunk, on this thread */
     assert_int_equal(inner, 10);
     mark(ctx, part, begin, end);
+}
+
+static int by_begin(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* the chunks of sp_pool_chunks_init(n, grain, threads), taken one by one: they tile [0, n) in
+ * order, each at a multiple of grain, with the sizes pool.h gives; returns how many */
+static size_t chunks_of(size_t n, size_t grain, size_t threads, size_t *begins, size_t *ends)
+{
+    sp_pool_chunks q;
+    sp_pool_chunks_init(&q, n, grain, threads);
+    size_t g = grain ? grain : 1, k = 0, b, e, at = 0;
+    size_t least = (n + 32 * threads - 1) / (32 * threads);
+    least = (least + g - 1) / g * g;
+    while (sp_pool_chunks_take(&q, &b, &e)) {
+        assert_true(k < MAXN + 1);
+        assert_int_equal(b, at);
+        assert_true(e > b && e <= n);
+        assert_int_equal(b % g, 0);
+        if (threads == 1) {
+            assert_int_equal(e, n);
+        } else if (e < n) {
+            size_t share = (n - b + 2 * threads - 1) / (2 * threads);
+            share = (share + g - 1) / g * g;
+            assert_int_equal(e - b, share > least ? share : (least ? least : 1));
+        }
+        begins[k] = b, ends[k] = e, k++;
+        at = e;
+    }
+    assert_int_equal(at, n);
+    assert_false(sp_pool_chunks_take(&q, &b, &e)); /* and stays empty */
+    return k;
+}
+
+static void test_chunks(void **state)
+{
+    (void)state;
+    static size_t b[MAXN + 1], e[MAXN + 1];
+    static const size_t ns[] = {0, 1, 2, 3, 5, 16, 17, 64, 100, 347, 999, 1000};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t grain = 0; grain <= 64; grain += grain < 4 ? 1 : 20)
+            for (size_t threads = 1; threads <= 4; threads++) chunks_of(ns[a], grain, threads, b, e);
+    /* 347 tiles on two threads: a quarter of what is left each time, down to a sixty-fourth */
+    size_t k = chunks_of(347, 1, 2, b, e);
+    static const size_t want[] = {87, 65, 49, 37, 28, 21, 15, 12, 9, 6, 6, 6, 6};
+    assert_int_equal(k, sizeof want / sizeof *want);
+    for (size_t i = 0; i < k; i++) assert_int_equal(e[i] - b[i], want[i]);
 }
 
 static void test_cover(void **state)
@@ -52,6 +108,7 @@ static void test_cover(void **state)
     (void)state;
     static const size_t ns[] = {0, 1, 2, 3, 5, 16, 17, 100, 999, 1000};
     static const size_t grains[] = {0, 1, 3, 64};
+    static size_t wb[MAXN + 1], we[MAXN + 1];
     for (int t = 1; t <= 4; t++) {
         sp_pool_set_threads(t);
         assert_int_equal(sp_pool_threads(), t);
@@ -68,9 +125,18 @@ static void test_cover(void **state)
                     assert_int_equal(p, want);
                     for (size_t i = 0; i < n; i++) {
                         assert_int_equal(c->hits[i], 1);
-                        /* part k holds [n k / p, n (k + 1) / p) */
-                        size_t k = c->part_of[i];
-                        assert_true(k < p && n * k / p <= i && i < n * (k + 1) / p);
+                        assert_true(c->part_of[i] < p);
+                    }
+                    /* the chunks that ran are the queue's, whichever thread took them */
+                    size_t k = atomic_load(&c->calls), wk = 1;
+                    wb[0] = 0, we[0] = n;
+                    if (p > 1) wk = chunks_of(n, grain, p, wb, we);
+                    assert_int_equal(k, wk);
+                    qsort(c->begin, k, sizeof *c->begin, by_begin);
+                    qsort(c->end, k, sizeof *c->end, by_begin);
+                    for (size_t i = 0; i < k; i++) {
+                        assert_int_equal(c->begin[i], wb[i]);
+                        assert_int_equal(c->end[i], we[i]);
                     }
                     free(c);
                 }
@@ -79,6 +145,47 @@ static void test_cover(void **state)
     assert_int_equal(sp_pool_threads(), 1);
     sp_pool_set_threads(SP_POOL_MAX + 5);
     assert_int_equal(sp_pool_threads(), SP_POOL_MAX);
+    sp_pool_set_threads(1);
+}
+
+/* sp_pool_run: each of its threads once, with the count; serial from inside */
+typedef struct team {
+    atomic_int runs[SP_POOL_MAX];
+    atomic_int inner; /* runs of a nested call */
+    size_t threads;
+    bool nest;
+} team;
+
+static void inner_run(void *ctx, size_t thread, size_t threads)
+{
+    team *m = ctx;
+    assert_int_equal(thread, 0);
+    assert_int_equal(threads, 1);
+    atomic_fetch_add(&m->inner, 1);
+}
+
+static void member(void *ctx, size_t thread, size_t threads)
+{
+    team *m = ctx;
+    assert_true(thread < threads);
+    assert_int_equal(threads, m->threads);
+    atomic_fetch_add(&m->runs[thread], 1);
+    if (m->nest) sp_pool_run(4, inner_run, m);
+}
+
+static void test_run(void **state)
+{
+    (void)state;
+    for (int t = 1; t <= 4; t++) {
+        sp_pool_set_threads(t);
+        for (size_t want = 0; want <= 5; want++)
+            for (int nest = 0; nest < 2; nest++) {
+                team m = {.threads = want < 2 ? 1 : want < (size_t)t ? want : (size_t)t, .nest = nest};
+                sp_pool_run(want, member, &m);
+                for (size_t i = 0; i < SP_POOL_MAX; i++) assert_int_equal(m.runs[i], i < m.threads);
+                assert_int_equal(m.inner, nest ? (int)m.threads : 0);
+            }
+    }
     sp_pool_set_threads(1);
 }
 
@@ -137,7 +244,7 @@ static void same_product(const outs *x, const outs *y, const char *what, int thr
     compare(x, y, what, threads, !sp_blas_split_exact());
 }
 
-/* matrix products, forward and backward (dinp written over and added into) */
+/* matrix products, forward and backward (dinp written over, added into, and not asked for) */
 static void matmul_outs(outs *o, size_t N, size_t C, size_t OC, unsigned long seed)
 {
     gsl_rng *r = sp_rng_new(seed);
@@ -146,11 +253,15 @@ static void matmul_outs(outs *o, size_t N, size_t C, size_t OC, unsigned long se
     float *out = randoms(r, N * OC, -1, 1), *out0 = randoms(r, N * OC, -1, 1);
     float *dset = randoms(r, N * C, -1, 1), *dadd = copy(base, N * C);
     float *dw = randoms(r, OC * C, -1, 1), *db = randoms(r, OC, -1, 1);
+    float *dw_only = randoms(r, OC * C, -1, 1); /* from a call without dinp */
     sp_matmul_forward(out, inp, w, bias, N, C, OC);
     sp_matmul_forward(out0, inp, w, NULL, N, C, OC);
     sp_matmul_backward(dset, dw, db, dout, inp, w, N, C, OC, SP_GRAD_SET);
     sp_matmul_backward(dadd, dw, db, dout, inp, w, N, C, OC, SP_GRAD_ADD);
-    *o = (outs){.a = {out, out0, dset, dadd, dw, db}, .n = {N * OC, N * OC, N * C, N * C, OC * C, OC}, .count = 6};
+    sp_matmul_backward(NULL, dw_only, NULL, dout, inp, w, N, C, OC, SP_GRAD_SET);
+    *o = (outs){.a = {out, out0, dset, dadd, dw, db, dw_only},
+                .n = {N * OC, N * OC, N * C, N * C, OC * C, OC, OC * C},
+                .count = 7};
     free(inp), free(w), free(bias), free(dout), free(base);
     gsl_rng_free(r);
 }
@@ -390,7 +501,7 @@ static void test_optim(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cover),     cmocka_unit_test(test_matmul), cmocka_unit_test(test_layers),
+        cmocka_unit_test(test_chunks), cmocka_unit_test(test_cover), cmocka_unit_test(test_run),     cmocka_unit_test(test_matmul), cmocka_unit_test(test_layers),
         cmocka_unit_test(test_attention), cmocka_unit_test(test_model),  cmocka_unit_test(test_optim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,7 +156,7 @@ bool sp_model_readout_only(const sp_model *m);
 void sp_model_backward(sp_model *m, const float *dlogits, const float *dnext, float *grad);
 
 /* Threads for the passes (1 by default from the CLI): the pool's (satprobe/pool.h), over which
- * the matrix products split their rows too, each part a single-threaded OpenBLAS call, so
+ * the matrix products split their rows too, each chunk a single-threaded OpenBLAS call, so
  * OpenBLAS itself is set to one thread. Results do not depend on n (layers.c says when). */
 void sp_blas_set_threads(int n);
 

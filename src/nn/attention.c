@@ -124,7 +124,8 @@ static size_t group_of(size_t HS, size_t NH)
     return 1;
 }
 
-/* the scratch of one part of the sequences (sp_pool_for): qt, dot, ds and live of the backward */
+/* the scratch of one thread (sp_pool_for passes its index as `part`): qt, dot, ds and live of
+ * the backward */
 static size_t part_work_len(size_t T, size_t C, size_t NH)
 {
     size_t HS = C / NH, HG = group_of(HS, NH);
@@ -550,7 +551,7 @@ SP_INLINE void group_backward(size_t HS, size_t HG, float *dq, float *dk, float 
         }                                                                                         \
     } while (0)
 
-/* what a part of the sequences needs (sp_pool_for passes one pointer) */
+/* what a chunk of the sequences needs (sp_pool_for passes one pointer) */
 typedef struct attn_job {
     float *out, *att, *work; /* att: the weights the forward writes */
     const float *weights;    /* and the backward reads */
@@ -599,7 +600,7 @@ static void attention_forward(float *out, float *att, int shift[2], float *work,
     attn_job J = {.out = out, .att = att, .work = work, .q = q, .k = k, .v = v, .lens = lens, .T = T, .C = C,
                   .NH = NH, .HS = HS, .HG = HG, .work_len = part_work_len(T, C, NH), .causal = causal,
                   .last = last, .rule = rule, .lambda = ldexp(1.0, eq + ek) / sqrt((double)HS), .tau = tau};
-    /* sequences are independent: a part's outputs do not depend on the split */
+    /* sequences are independent: a chunk's outputs do not depend on the split */
     sp_pool_for(B, 1, forward_part, &J);
 }
 

@@ -13,14 +13,23 @@
 #include <string.h>
 #include <strings.h>
 
-/* floats a part should have at least: below that a second thread costs more than it saves */
+/* floats a chunk should have at least: below that a second thread costs more than it saves */
 enum { GRAIN = 1 << 15 };
 
-/* rows or columns per part for a loop over n of them, each `width` floats long */
+/* rows or columns per chunk for a loop over n of them, each `width` floats long */
 static size_t grain_of(size_t width, size_t at_least)
 {
     size_t g = (GRAIN + width - 1) / (width ? width : 1);
     return g > at_least ? g : at_least;
+}
+
+/* columns per chunk for a sum over N rows of C columns: one chunk per thread, in multiples of
+ * 16 columns (64 bytes). Such sums run at the speed of memory, which the threads share, so
+ * smaller chunks would balance nothing and read shorter runs of each row. */
+static size_t column_grain(size_t C, size_t N)
+{
+    size_t p = sp_pool_threads(), g = ((C + p - 1) / p + 15) / 16 * 16, least = grain_of(N, 16);
+    return g > least ? g : least;
 }
 
 /* the arguments of an element-wise or bias call, for its parts: out (and out2) from a (and b),
@@ -75,12 +84,12 @@ bool sp_blas_split_exact(void)
 }
 
 /* C[M, N] = op(A)[M, K] op(B)[K, N] + beta C (row-major, alpha 1), the rows of C split over the
- * pool, each part one single-threaded cblas_sgemm call on its own thread. This beats OpenBLAS's
- * own threads on every size here (docs/training.md), and the split can keep the bits: OpenBLAS's
- * Haswell kernels (which Zen uses too) round every row of a call alike but for its last rows
- * when their number is not a multiple of 24, so parts that start at multiples of 24 rows give
- * what one call gives (tests/test_pool.c). Its SkylakeX kernels pick other code for small
- * products by their size, so a part may round unlike the whole (sp_blas_split_exact). */
+ * pool, each chunk one single-threaded cblas_sgemm call. This beats OpenBLAS's own threads on
+ * every size here (docs/training.md), and the split can keep the bits: OpenBLAS's Haswell
+ * kernels (which Zen uses too) round every row of a call alike but for its last rows when their
+ * number is not a multiple of 24, so chunks that start at multiples of 24 rows give what one
+ * call gives (tests/test_pool.c). Its SkylakeX kernels pick other code for small products by
+ * their size, so a chunk may round unlike the whole (sp_blas_split_exact). */
 typedef struct gemm_job {
     bool ta, tb; /* op = transpose */
     size_t M, N, K, lda, ldb, ldc;
@@ -89,25 +98,38 @@ typedef struct gemm_job {
     float *C;
 } gemm_job;
 
-enum { TILE = 24, GEMM_GRAIN = 1 << 20 /* multiply-adds a part should have at least */ };
+enum { TILE = 24, GEMM_GRAIN = 1 << 20 /* multiply-adds a chunk should have at least */ };
 
-static void gemm_part(void *ctx, size_t part, size_t t0, size_t t1)
+/* rows [t0 TILE, t1 TILE) of C, cut at M */
+static void gemm_rows(const gemm_job *J, size_t t0, size_t t1)
 {
-    const gemm_job *J = ctx;
     size_t m0 = t0 * TILE, m1 = t1 * TILE < J->M ? t1 * TILE : J->M;
+    if (m0 >= m1) return;
     const float *A = J->ta ? J->A + m0 : J->A + m0 * J->lda;
     cblas_sgemm(CblasRowMajor, J->ta ? CblasTrans : CblasNoTrans, J->tb ? CblasTrans : CblasNoTrans,
                 (int)(m1 - m0), (int)J->N, (int)J->K, 1.0f, A, (int)J->lda, J->B, (int)J->ldb, J->beta,
                 J->C + m0 * J->ldc, (int)J->ldc);
 }
 
-static void sgemm(bool ta, bool tb, size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                  size_t ldb, float beta, float *C, size_t ldc)
+static size_t gemm_tiles(const gemm_job *J) { return (J->M + TILE - 1) / TILE; }
+
+static size_t gemm_grain(const gemm_job *J)
 {
-    gemm_job J = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc, .A = A,
-                  .B = B, .beta = beta, .C = C};
-    size_t per_tile = TILE * N * K;
-    sp_pool_for((M + TILE - 1) / TILE, (GEMM_GRAIN + per_tile - 1) / (per_tile ? per_tile : 1), gemm_part, &J);
+    size_t per_tile = TILE * J->N * J->K;
+    return (GEMM_GRAIN + per_tile - 1) / (per_tile ? per_tile : 1);
+}
+
+static void gemm_part(void *ctx, size_t part, size_t t0, size_t t1)
+{
+    (void)part;
+    gemm_rows(ctx, t0, t1);
+}
+
+static gemm_job gemm_of(bool ta, bool tb, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                        const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    return (gemm_job){.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
+                      .A = A, .B = B, .beta = beta, .C = C};
 }
 
 void sp_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t N,
@@ -117,7 +139,28 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
     /* the bias rows first and the product added onto them (beta 1): OpenBLAS would otherwise
      * clear out before adding the product, and the bias would be another pass over it */
     if (bias) sp_pool_for(N, grain_of(OC, 1), bias_rows_part, &(layer_job){.out = out, .a = bias, .C = OC});
-    sgemm(false, true, N, OC, C, inp, C, w, C, bias ? 1.0f : 0.0f, out, OC);
+    gemm_job J = gemm_of(false, true, N, OC, C, inp, C, w, C, bias ? 1.0f : 0.0f, out, OC);
+    sp_pool_for(gemm_tiles(&J), gemm_grain(&J), gemm_part, &J);
+}
+
+/* The backward's two products as one job. dw's rows go one part per thread, each one call: a
+ * call multiplies all N rows of dout and inp, and more calls would pack them again. dinp's rows
+ * then go in chunks that the threads take as they finish, which evens out dw's uneven parts
+ * (its rows are few, and split at multiples of 24) and cores that run at different speeds. */
+typedef struct backward_job {
+    gemm_job dw, dx;
+    size_t dw_threads;
+    bool has_dx;
+    sp_pool_chunks dx_chunks;
+} backward_job;
+
+static void backward_team(void *ctx, size_t thread, size_t threads)
+{
+    backward_job *J = ctx;
+    size_t p = J->dw_threads < threads ? J->dw_threads : threads, tiles = gemm_tiles(&J->dw), b, e;
+    if (thread < p) gemm_rows(&J->dw, tiles * thread / p, tiles * (thread + 1) / p);
+    if (J->has_dx)
+        while (sp_pool_chunks_take(&J->dx_chunks, &b, &e)) gemm_rows(&J->dx, b, e);
 }
 
 void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -128,12 +171,19 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
         if (dinp && mode == SP_GRAD_SET) memset(dinp, 0, N * C * sizeof *dinp);
         return;
     }
-    /* dinp[N, C] (+)= dout[N, OC] · w[OC, C] */
-    if (dinp) sgemm(false, false, N, C, OC, dout, OC, w, C, mode == SP_GRAD_SET ? 0.0f : 1.0f, dinp, C);
-    /* dw[OC, C] += dout[N, OC]ᵀ · inp[N, C] */
-    sgemm(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C);
+    backward_job J = {
+        /* dw[OC, C] += dout[N, OC]ᵀ · inp[N, C] */
+        .dw = gemm_of(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C),
+        /* dinp[N, C] (+)= dout[N, OC] · w[OC, C] */
+        .dx = gemm_of(false, false, N, C, OC, dout, OC, w, C, mode == SP_GRAD_SET ? 0.0f : 1.0f, dinp, C),
+        .has_dx = dinp != NULL,
+    };
+    J.dw_threads = sp_pool_parts(gemm_tiles(&J.dw), gemm_grain(&J.dw));
+    size_t dx_threads = dinp ? sp_pool_parts(gemm_tiles(&J.dx), gemm_grain(&J.dx)) : 1;
+    sp_pool_chunks_init(&J.dx_chunks, gemm_tiles(&J.dx), gemm_grain(&J.dx), dx_threads);
+    sp_pool_run(J.dw_threads > dx_threads ? J.dw_threads : dx_threads, backward_team, &J);
     if (dbias)
-        sp_pool_for(OC, grain_of(N, 8), bias_sum_part, &(layer_job){.out = dbias, .a = dout, .C = OC, .N = N});
+        sp_pool_for(OC, column_grain(OC, N), bias_sum_part, &(layer_job){.out = dbias, .a = dout, .C = OC, .N = N});
 }
 
 static void layernorm_part(void *ctx, size_t part, size_t n0, size_t n1)
@@ -241,7 +291,7 @@ void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
         return;
     }
     sp_pool_for(N, grain_of(C, 1), layernorm_rows_part, &J);
-    sp_pool_for(C, grain_of(N, 8), layernorm_params_part, &J);
+    sp_pool_for(C, column_grain(C, N), layernorm_params_part, &J);
 }
 
 static void relu_part(void *ctx, size_t part, size_t i0, size_t i1)

@@ -156,7 +156,7 @@ double sp_grad_norm(const float *g, size_t n)
 /* Every per-element operation below is one float32 operation in torch's kernels; the scalars
  * are Python floats (double) rounded to float where a kernel receives them. */
 
-/* one update's arguments, for the parts of its loop (sp_pool_for: elements are independent, so
+/* one update's arguments, for the chunks of its loop (sp_pool_for: elements are independent, so
  * the split changes no bit) */
 typedef struct update_job {
     const sp_optim_config *c;
@@ -166,7 +166,7 @@ typedef struct update_job {
     double lr, t;
 } update_job;
 
-enum { GRAIN = 1 << 15 }; /* parameters a part should have at least */
+enum { GRAIN = 1 << 15 }; /* parameters a chunk should have at least */
 
 /* torch.optim.SGD, dampening 0, not Nesterov. first: the momentum buffer does not exist yet and
  * is cloned from the gradient. */

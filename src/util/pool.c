@@ -1,9 +1,10 @@
-/* The thread team of pool.h. A loop is announced by bumping a generation counter; each worker
- * runs its part and counts itself off, and the caller, after its own part, waits for the count
- * to reach zero. Between loops a worker polls the counter for a couple of milliseconds, yielding
- * the core at every poll (OpenBLAS's threads share these cores and poll the same way), and then
- * sleeps on a condition variable: the passes of a training step follow one another closely,
- * and waking a sleeping thread costs tens of microseconds. */
+/* The thread team of pool.h. A job (one function for every thread) is announced by bumping a
+ * generation counter; each worker runs it and counts itself off, and the caller, after its own
+ * run, waits for the count to reach zero. A loop is such a job: every thread takes chunks from
+ * one shared cursor until none is left. Between jobs a worker polls the counter for a couple of
+ * milliseconds, yielding the core at every poll (OpenBLAS's threads share these cores and poll
+ * the same way), and then sleeps on a condition variable: the passes of a training step follow
+ * one another closely, and waking a sleeping thread costs tens of microseconds. */
 #include "satprobe/pool.h"
 
 #include <pthread.h>
@@ -22,12 +23,12 @@ static size_t nthreads = 1;   /* the caller's and the workers */
 static atomic_uint gen;       /* bumped for every loop, and to stop the workers */
 static atomic_size_t pending; /* workers yet to finish the current loop */
 static unsigned start_gen;    /* gen when the workers were started */
-/* the current loop, written before gen is bumped and read after */
+/* the current job, written before gen is bumped and read after */
 static bool stopping;
-static sp_pool_fn job_fn;
+static sp_pool_team_fn job_fn;
 static void *job_ctx;
-static size_t job_n, job_parts;
-static _Thread_local bool inside; /* this thread runs a part (or is a worker) */
+static size_t job_threads;
+static _Thread_local bool inside; /* this thread runs a job (or is a worker) */
 
 static int64_t nanoseconds(void)
 {
@@ -61,14 +62,13 @@ static void *worker(void *arg)
     for (;;) {
         seen = next_gen(seen);
         if (stopping) return NULL;
-        size_t n = job_n, parts = job_parts;
-        if (id < parts) job_fn(job_ctx, id, n * id / parts, n * (id + 1) / parts);
+        if (id < job_threads) job_fn(job_ctx, id, job_threads);
         atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
     }
 }
 
-/* every worker runs the loop set up in job_* (or stops), and the caller waits for them after
- * its own part */
+/* every worker runs the job set up in job_* (or stops), and the caller waits for them after
+ * its own run */
 static void announce(void)
 {
     atomic_store_explicit(&pending, nthreads - 1, memory_order_relaxed);
@@ -111,6 +111,67 @@ size_t sp_pool_parts(size_t n, size_t grain)
     return p ? p : 1;
 }
 
+void sp_pool_run(size_t threads, sp_pool_team_fn fn, void *ctx)
+{
+    size_t p = threads < nthreads ? threads : nthreads;
+    if (p <= 1 || inside) {
+        bool was = inside;
+        inside = true;
+        fn(ctx, 0, 1);
+        inside = was;
+        return;
+    }
+    job_fn = fn;
+    job_ctx = ctx;
+    job_threads = p;
+    announce();
+    inside = true;
+    fn(ctx, 0, p);
+    inside = false;
+    wait_workers();
+}
+
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+void sp_pool_chunks_init(sp_pool_chunks *q, size_t n, size_t grain, size_t threads)
+{
+    q->n = n;
+    q->grain = grain ? grain : 1;
+    q->share = 2 * (threads ? threads : 1);
+    q->least = threads > 1 ? round_up((n + 16 * q->share - 1) / (16 * q->share), q->grain) : n;
+    if (q->least == 0) q->least = 1;
+    atomic_init(&q->next, 0);
+}
+
+bool sp_pool_chunks_take(sp_pool_chunks *q, size_t *begin, size_t *end)
+{
+    size_t s = atomic_load_explicit(&q->next, memory_order_relaxed), e;
+    do {
+        if (s >= q->n) return false;
+        size_t size = round_up((q->n - s + q->share - 1) / q->share, q->grain);
+        e = s + (size > q->least ? size : q->least);
+        if (e > q->n) e = q->n;
+    } while (!atomic_compare_exchange_weak_explicit(&q->next, &s, e, memory_order_relaxed, memory_order_relaxed));
+    *begin = s;
+    *end = e;
+    return true;
+}
+
+/* a loop of sp_pool_for, as a job */
+typedef struct loop {
+    sp_pool_chunks chunks;
+    sp_pool_fn fn;
+    void *ctx;
+} loop;
+
+static void loop_team(void *ctx, size_t thread, size_t threads)
+{
+    (void)threads;
+    loop *L = ctx;
+    size_t b, e;
+    while (sp_pool_chunks_take(&L->chunks, &b, &e)) L->fn(L->ctx, thread, b, e);
+}
+
 void sp_pool_for(size_t n, size_t grain, sp_pool_fn fn, void *ctx)
 {
     size_t parts = sp_pool_parts(n, grain);
@@ -121,13 +182,7 @@ void sp_pool_for(size_t n, size_t grain, sp_pool_fn fn, void *ctx)
         inside = was;
         return;
     }
-    job_fn = fn;
-    job_ctx = ctx;
-    job_n = n;
-    job_parts = parts;
-    announce();
-    inside = true;
-    fn(ctx, 0, 0, n / parts);
-    inside = false;
-    wait_workers();
+    loop L = {.fn = fn, .ctx = ctx};
+    sp_pool_chunks_init(&L.chunks, n, grain, parts);
+    sp_pool_run(parts, loop_team, &L);
 }
