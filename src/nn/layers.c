@@ -1,9 +1,10 @@
 /* Forward and backward kernels of the transformer's layers: linear maps through cblas_sgemm,
  * layer norm with double statistics, ReLU and residual sums (attention is in attention.c).
  *
- * The loops outside cblas_sgemm go through sp_pool_for: element-wise ones split by elements,
- * layer norm by rows, and sums over rows (bias and layer-norm parameter gradients) by columns, so
- * that each sum is still taken in row order on one thread and the split changes no bit. */
+ * The loops outside cblas_sgemm go through the pool: element-wise ones split by elements, layer
+ * norm by rows, and sums over rows (bias and layer-norm parameter gradients) by columns, or on
+ * one thread while the others start on the rest of the backward, so that each sum is still
+ * taken in row order on one thread and the split changes no bit. */
 #include "satprobe/layers.h"
 #include "satprobe/pool.h"
 #include "vecmath.h"
@@ -143,21 +144,25 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
     sp_pool_for(gemm_tiles(&J), gemm_grain(&J), gemm_part, &J);
 }
 
-/* The backward's two products as one job. dw's rows go one part per thread, each one call: a
- * call multiplies all N rows of dout and inp, and more calls would pack them again. dinp's rows
- * then go in chunks that the threads take as they finish, which evens out dw's uneven parts
- * (its rows are few, and split at multiples of 24) and cores that run at different speeds. */
+/* The backward as one job. dw's rows go one part per thread, each one call: a call multiplies
+ * all N rows of dout and inp, and more calls would pack them again. On two threads or more the
+ * first thread sums dbias before its part of dw: the sum runs at the speed of memory, and the
+ * others multiply meanwhile. dinp's rows then go in chunks that the threads take as they
+ * finish, which evens out the rest: dbias, dw's uneven parts (its rows are few, and split at
+ * multiples of 24) and cores that run at different speeds. */
 typedef struct backward_job {
     gemm_job dw, dx;
     size_t dw_threads;
     bool has_dx;
     sp_pool_chunks dx_chunks;
+    layer_job dbias; /* .out NULL: none */
 } backward_job;
 
 static void backward_team(void *ctx, size_t thread, size_t threads)
 {
     backward_job *J = ctx;
     size_t p = J->dw_threads < threads ? J->dw_threads : threads, tiles = gemm_tiles(&J->dw), b, e;
+    if (thread == 0 && J->dbias.out) bias_sum_part(&J->dbias, 0, 0, J->dbias.C);
     if (thread < p) gemm_rows(&J->dw, tiles * thread / p, tiles * (thread + 1) / p);
     if (J->has_dx)
         while (sp_pool_chunks_take(&J->dx_chunks, &b, &e)) gemm_rows(&J->dx, b, e);
@@ -180,10 +185,12 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
     };
     J.dw_threads = sp_pool_parts(gemm_tiles(&J.dw), gemm_grain(&J.dw));
     size_t dx_threads = dinp ? sp_pool_parts(gemm_tiles(&J.dx), gemm_grain(&J.dx)) : 1;
+    size_t threads = J.dw_threads > dx_threads ? J.dw_threads : dx_threads;
     sp_pool_chunks_init(&J.dx_chunks, gemm_tiles(&J.dx), gemm_grain(&J.dx), dx_threads);
-    sp_pool_run(J.dw_threads > dx_threads ? J.dw_threads : dx_threads, backward_team, &J);
-    if (dbias)
-        sp_pool_for(OC, column_grain(OC, N), bias_sum_part, &(layer_job){.out = dbias, .a = dout, .C = OC, .N = N});
+    layer_job sum = {.out = dbias, .a = dout, .C = OC, .N = N};
+    if (threads > 1) J.dbias = sum;
+    sp_pool_run(threads, backward_team, &J);
+    if (dbias && threads == 1) sp_pool_for(OC, column_grain(OC, N), bias_sum_part, &sum);
 }
 
 static void layernorm_part(void *ctx, size_t part, size_t n0, size_t n1)
@@ -259,11 +266,6 @@ static void layernorm_rows(const norm_job *J, size_t n0, size_t n1, bool params)
     }
 }
 
-static void layernorm_rows_part(void *ctx, size_t part, size_t n0, size_t n1)
-{
-    layernorm_rows(ctx, n0, n1, false);
-}
-
 /* columns [c0, c1) of dw and db: over the rows in order, as layernorm_rows adds them */
 static void layernorm_params_part(void *ctx, size_t part, size_t c0, size_t c1)
 {
@@ -280,18 +282,37 @@ static void layernorm_params_part(void *ctx, size_t part, size_t c0, size_t c1)
     }
 }
 
+/* The backward on two threads or more, as one job: the first thread sums dw and db (at the
+ * speed of memory) while the others start on the rows, and then the threads take chunks of the
+ * rows as they finish. */
+typedef struct norm_team {
+    norm_job *J;
+    sp_pool_chunks rows;
+} norm_team;
+
+static void layernorm_team(void *ctx, size_t thread, size_t threads)
+{
+    (void)threads;
+    norm_team *T = ctx;
+    size_t b, e;
+    if (thread == 0 && T->J->dw) layernorm_params_part(T->J, 0, 0, T->J->C);
+    while (sp_pool_chunks_take(&T->rows, &b, &e)) layernorm_rows(T->J, b, e, false);
+}
+
 void sp_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *mean,
                            const float *rstd, const float *inp, const float *w, size_t N, size_t C,
                            sp_grad_write mode)
 {
     norm_job J = {.out = dinp, .dw = dw, .db = db, .dout = dout, .inp = inp, .w = w, .mean = mean, .rstd = rstd,
                   .C = C, .N = N, .mode = mode};
-    if (sp_pool_parts(N, grain_of(C, 1)) == 1) {
+    size_t threads = sp_pool_parts(N, grain_of(C, 1));
+    if (threads == 1) {
         layernorm_rows(&J, 0, N, true);
         return;
     }
-    sp_pool_for(N, grain_of(C, 1), layernorm_rows_part, &J);
-    sp_pool_for(C, column_grain(C, N), layernorm_params_part, &J);
+    norm_team team = {.J = &J};
+    sp_pool_chunks_init(&team.rows, N, grain_of(C, 1), threads);
+    sp_pool_run(threads, layernorm_team, &team);
 }
 
 static void relu_part(void *ctx, size_t part, size_t i0, size_t i1)
