@@ -483,6 +483,39 @@ static void test_relu_in_place(void **state)
     gsl_rng_free(r);
 }
 
+/* A linear map after ReLU, back through both in one call: the same bits as its backward into a
+ * buffer and then ReLU's, on one thread and on three (the mask goes chunk by chunk there). */
+static void test_matmul_relu_backward(void **state)
+{
+    (void)state;
+    enum { N = 1000, C = 48, OC = 40 };
+    gsl_rng *r = sp_rng_new(12);
+    float *inp = malloc(N * C * sizeof *inp), *w = malloc(OC * C * sizeof *w), *dout = malloc(N * OC * sizeof *dout);
+    float *got = malloc(N * C * sizeof *got), *tmp = malloc(N * C * sizeof *tmp), *want = malloc(N * C * sizeof *want);
+    fill(inp, N * C, r);
+    fill(w, OC * C, r);
+    fill(dout, N * OC, r);
+    inp[7] = -0.0f, inp[8] = 0.0f, inp[9] = NAN;
+    sp_relu_forward(inp, N * C);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        sp_blas_set_threads(threads);
+        float dw1[OC * C] = {0}, dw2[OC * C] = {0}, db1[OC] = {0}, db2[OC] = {0};
+        for (size_t i = 0; i < N * C; i++) got[i] = NAN;
+        sp_matmul_relu_backward(got, dw1, db1, dout, inp, w, N, C, OC);
+        sp_matmul_backward(tmp, dw2, db2, dout, inp, w, N, C, OC, SP_GRAD_SET);
+        sp_relu_backward(want, tmp, inp, N * C, SP_GRAD_SET);
+        assert_memory_equal(got, want, N * C * sizeof *got);
+        assert_memory_equal(dw1, dw2, sizeof dw1);
+        assert_memory_equal(db1, db2, sizeof db1);
+        size_t zeros = 0;
+        for (size_t i = 0; i < N * C; i++) zeros += got[i] == 0.0f;
+        assert_true(zeros > N * C / 3); /* the mask took away about half */
+    }
+    sp_blas_set_threads(1);
+    free(inp), free(w), free(dout), free(got), free(tmp), free(want);
+    gsl_rng_free(r);
+}
+
 static void test_backward_set(void **state)
 {
     (void)state;
@@ -714,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_backward_adds),
         cmocka_unit_test(test_backward_set),
         cmocka_unit_test(test_relu_in_place),
+        cmocka_unit_test(test_matmul_relu_backward),
         cmocka_unit_test(test_batch_is_sum),
         cmocka_unit_test(test_readout_rows),
         cmocka_unit_test(test_fd_pre),

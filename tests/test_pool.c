@@ -244,7 +244,8 @@ static void same_product(const outs *x, const outs *y, const char *what, int thr
     compare(x, y, what, threads, !sp_blas_split_exact());
 }
 
-/* matrix products, forward and backward (dinp written over, added into, and not asked for) */
+/* matrix products, forward and backward (dinp written over, added into, not asked for, and
+ * through ReLU) */
 static void matmul_outs(outs *o, size_t N, size_t C, size_t OC, unsigned long seed)
 {
     gsl_rng *r = sp_rng_new(seed);
@@ -254,15 +255,19 @@ static void matmul_outs(outs *o, size_t N, size_t C, size_t OC, unsigned long se
     float *dset = randoms(r, N * C, -1, 1), *dadd = copy(base, N * C);
     float *dw = randoms(r, OC * C, -1, 1), *db = randoms(r, OC, -1, 1);
     float *dw_only = randoms(r, OC * C, -1, 1); /* from a call without dinp */
+    float *dpre = randoms(r, N * C, -1, 1), *relu = copy(inp, N * C); /* through ReLU */
+    float *dw_relu = randoms(r, OC * C, -1, 1), *db_relu = randoms(r, OC, -1, 1);
+    sp_relu_forward(relu, N * C);
     sp_matmul_forward(out, inp, w, bias, N, C, OC);
     sp_matmul_forward(out0, inp, w, NULL, N, C, OC);
     sp_matmul_backward(dset, dw, db, dout, inp, w, N, C, OC, SP_GRAD_SET);
     sp_matmul_backward(dadd, dw, db, dout, inp, w, N, C, OC, SP_GRAD_ADD);
     sp_matmul_backward(NULL, dw_only, NULL, dout, inp, w, N, C, OC, SP_GRAD_SET);
-    *o = (outs){.a = {out, out0, dset, dadd, dw, db, dw_only},
-                .n = {N * OC, N * OC, N * C, N * C, OC * C, OC, OC * C},
-                .count = 7};
-    free(inp), free(w), free(bias), free(dout), free(base);
+    sp_matmul_relu_backward(dpre, dw_relu, db_relu, dout, relu, w, N, C, OC);
+    *o = (outs){.a = {out, out0, dset, dadd, dw, db, dw_only, dpre, dw_relu, db_relu},
+                .n = {N * OC, N * OC, N * C, N * C, OC * C, OC, OC * C, N * C, OC * C, OC},
+                .count = 10};
+    free(inp), free(w), free(bias), free(dout), free(base), free(relu);
     gsl_rng_free(r);
 }
 

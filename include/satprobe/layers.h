@@ -35,6 +35,13 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
  * (accumulated in double). dinp and dbias may be NULL. */
 void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, size_t N, size_t C, size_t OC, sp_grad_write mode);
+/* The same for a linear map whose input inp = relu(pre) is ReLU's output, back through ReLU:
+ * dpre[N, C] = dout · w where inp > 0, else 0 (written over), bit for bit what
+ * sp_matmul_backward into a buffer and then sp_relu_backward (SP_GRAD_SET) from it give. The
+ * mask goes over each chunk of rows as soon as the product has written it, while the rows are
+ * in cache, and needs no second buffer. */
+void sp_matmul_relu_backward(float *dpre, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, size_t N, size_t C, size_t OC);
 
 /* out[N, C] = (inp - mean) * rstd * w + b over the C channels of each row, statistics in double;
  * mean and rstd [N] are saved. With eps = 0 a row of zero variance gets rstd 0 (its output is b):

@@ -106,10 +106,9 @@ static void layer_backward(sp_model *m, size_t l, float *dh, const float *dh2, s
                               SET);
     /* u2 = h1 + f3: both get du2, and f3's is read from du2 itself */
     sp_residual_backward(dh1, NULL, du2, N2D, SET);
-    /* f3 = f2 W2ᵀ + b2, f2 = ReLU(f1), f1 = in2 W1ᵀ + b1 (f1's buffer holds f2 by now, which is
-     * > 0 exactly where f1 was) */
-    sp_matmul_backward(ga->df2, g->w2, g->b2, du2, a->f2, w->w2, N2, FF, D, SET);
-    sp_relu_backward(ga->df1, ga->df2, a->f1, N2 * FF, SET);
+    /* f3 = f2 W2ᵀ + b2, f2 = ReLU(f1), f1 = in2 W1ᵀ + b1: df1 through W2 and ReLU in one call
+     * (f1's buffer holds f2 by now, which is > 0 exactly where f1 was) */
+    sp_matmul_relu_backward(ga->df1, g->w2, g->b2, du2, a->f2, w->w2, N2, FF, D);
     sp_matmul_backward(din2, g->w1, g->b1, ga->df1, in2, w->w1, N2, D, FF, pre ? SET : ADD);
     /* pre: in2 = LN2(h1) */
     if (pre)

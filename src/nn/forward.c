@@ -77,7 +77,7 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     /* activation gradients after the activations, in the same allocation (sp_model_destroy
      * frees acts): one layer's worth, shared by all layers (sp_grad_acts). Large allocations
      * arrive as untouched zero pages, so forward-only use costs address space, not memory. */
-    size_t ngrads = 12 * BTD + 2 * BT * FF;
+    size_t ngrads = 12 * BTD + BT * FF;
     size_t total = nacts + ngrads;
     free(m->acts);
     free(m->tokens);
@@ -135,7 +135,6 @@ int sp_model_reserve(sp_model *m, size_t B, size_t n, sp_error *err)
     TAKE(g->dh1, BTD);
     TAKE(g->da2, BTD);
     TAKE(g->df1, BT * FF);
-    TAKE(g->df2, BT * FF);
     TAKE(g->du2, BTD);
 #undef TAKE
     /* S[t, i] of docs/model.md, computed once per reservation */

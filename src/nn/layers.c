@@ -154,9 +154,19 @@ typedef struct backward_job {
     gemm_job dw, dx;
     size_t dw_threads;
     bool has_dx;
+    const float *relu; /* ReLU's output [N, C] that dinp goes back through, or NULL */
     sp_pool_chunks dx_chunks;
     layer_job dbias; /* .out NULL: none */
 } backward_job;
+
+/* d[i] = 0 where relu's output y[i] is not > 0: ReLU's backward, in place */
+static void relu_mask(float *restrict d, const float *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = d[i];
+        d[i] = y[i] > 0.0f ? v : 0.0f;
+    }
+}
 
 static void backward_team(void *ctx, size_t thread, size_t threads)
 {
@@ -164,12 +174,17 @@ static void backward_team(void *ctx, size_t thread, size_t threads)
     size_t p = J->dw_threads < threads ? J->dw_threads : threads, tiles = gemm_tiles(&J->dw), b, e;
     if (thread == 0 && J->dbias.out) bias_sum_part(&J->dbias, 0, 0, J->dbias.C);
     if (thread < p) gemm_rows(&J->dw, tiles * thread / p, tiles * (thread + 1) / p);
-    if (J->has_dx)
-        while (sp_pool_chunks_take(&J->dx_chunks, &b, &e)) gemm_rows(&J->dx, b, e);
+    if (!J->has_dx) return;
+    while (sp_pool_chunks_take(&J->dx_chunks, &b, &e)) {
+        gemm_rows(&J->dx, b, e);
+        /* while the chunk's rows are still in cache */
+        size_t m0 = b * TILE, m1 = e * TILE < J->dx.M ? e * TILE : J->dx.M, C = J->dx.N;
+        if (J->relu && m0 < m1) relu_mask(J->dx.C + m0 * C, J->relu + m0 * C, (m1 - m0) * C);
+    }
 }
 
-void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                        const float *w, size_t N, size_t C, size_t OC, sp_grad_write mode)
+static void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                            const float *w, size_t N, size_t C, size_t OC, sp_grad_write mode, bool relu)
 {
     if (N == 0) return;
     if (OC == 0) {
@@ -182,6 +197,7 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
         /* dinp[N, C] (+)= dout[N, OC] · w[OC, C] */
         .dx = gemm_of(false, false, N, C, OC, dout, OC, w, C, mode == SP_GRAD_SET ? 0.0f : 1.0f, dinp, C),
         .has_dx = dinp != NULL,
+        .relu = relu ? inp : NULL,
     };
     J.dw_threads = sp_pool_parts(gemm_tiles(&J.dw), gemm_grain(&J.dw));
     size_t dx_threads = dinp ? sp_pool_parts(gemm_tiles(&J.dx), gemm_grain(&J.dx)) : 1;
@@ -191,6 +207,18 @@ void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
     if (threads > 1) J.dbias = sum;
     sp_pool_run(threads, backward_team, &J);
     if (dbias && threads == 1) sp_pool_for(OC, column_grain(OC, N), bias_sum_part, &sum);
+}
+
+void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, size_t N, size_t C, size_t OC, sp_grad_write mode)
+{
+    matmul_backward(dinp, dw, dbias, dout, inp, w, N, C, OC, mode, false);
+}
+
+void sp_matmul_relu_backward(float *dpre, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, size_t N, size_t C, size_t OC)
+{
+    matmul_backward(dpre, dw, dbias, dout, inp, w, N, C, OC, SP_GRAD_SET, true);
 }
 
 static void layernorm_part(void *ctx, size_t part, size_t n0, size_t n1)

@@ -43,7 +43,7 @@ typedef struct sp_grad_acts {
     float *dq, *dk, *dv;     /* [B, T, D] */
     float *dz;               /* [B, T, D] */
     float *du1, *dh1, *da2;  /* [B, T, D] */
-    float *df1, *df2;        /* [B, T, FF] */
+    float *df1;              /* [B, T, FF] */
     float *du2;              /* [B, T, D] (f3's and o's gradients are du2's and du1's) */
 } sp_grad_acts;
 
