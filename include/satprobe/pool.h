@@ -27,11 +27,13 @@ typedef void (*sp_pool_fn)(void *ctx, size_t part, size_t begin, size_t end);
 void sp_pool_set_threads(int n);
 /* The threads a loop may be split over (1 when there are no workers). */
 size_t sp_pool_threads(void);
-/* fn over [0, n), on p = sp_pool_parts(n, grain) threads: with p = 1 one call for all of it on
- * this thread, else in the chunks of sp_pool_chunks_init(.., n, grain, p); returns when all are
- * done. A call from inside a chunk runs serially, as one chunk. */
+/* fn over [0, n), on p = sp_pool_parts(n, grain) threads, in the chunks of
+ * sp_pool_chunks_init(.., n, grain, p): with p = 1 one call for all of it on this thread (none
+ * when n = 0); returns when all are done. A call from inside a chunk runs serially, as one
+ * chunk. */
 void sp_pool_for(size_t n, size_t grain, sp_pool_fn fn, void *ctx);
-/* The threads sp_pool_for(n, grain, ...) uses: min(sp_pool_threads(), n / grain), at least 1. */
+/* The threads sp_pool_for(n, grain, ...) uses: min(sp_pool_threads(), n / grain), at least 1;
+ * 1 from inside a job. */
 size_t sp_pool_parts(size_t n, size_t grain);
 
 /* The chunks of a loop over [0, n) on `threads` threads, taken by sp_pool_chunks_take. Each

@@ -24,21 +24,12 @@ static size_t grain_of(size_t width, size_t at_least)
     return g > at_least ? g : at_least;
 }
 
-/* columns per chunk for a sum over N rows of C columns: one chunk per thread, in multiples of
- * 16 columns (64 bytes). Such sums run at the speed of memory, which the threads share, so
- * smaller chunks would balance nothing and read shorter runs of each row. */
-static size_t column_grain(size_t C, size_t N)
-{
-    size_t p = sp_pool_threads(), g = ((C + p - 1) / p + 15) / 16 * 16, least = grain_of(N, 16);
-    return g > least ? g : least;
-}
-
-/* the arguments of an element-wise or bias call, for its parts: out (and out2) from a (and b),
- * rows of C floats, N of them */
+/* the arguments of an element-wise or bias-rows call, for its chunks: out (and out2) from a
+ * (and b), rows of C floats */
 typedef struct layer_job {
     float *out, *out2;
     const float *a, *b;
-    size_t C, N;
+    size_t C;
     sp_grad_write mode;
 } layer_job;
 
@@ -57,22 +48,21 @@ static void bias_rows_part(void *ctx, size_t part, size_t n0, size_t n1)
     for (size_t n = n0; n < n1; n++) memcpy(J->out + n * J->C, J->a, J->C * sizeof *J->out);
 }
 
-/* dbias[o] += Σ_n dout[n, o] for columns [o0, o1): summed in double over n in ascending order;
+/* dbias[o] += Σ_n dout[n, o] over dout[N, OC]: summed in double over n in ascending order;
  * the rows are walked in order, a block of columns at a time, so that dout is read
  * contiguously */
-static void bias_sum_part(void *ctx, size_t part, size_t o0, size_t o1)
+static void bias_sum(float *dbias, const float *dout, size_t N, size_t OC)
 {
-    const layer_job *J = ctx;
     enum { BLOCK = 256 };
     double acc[BLOCK];
-    for (; o0 < o1; o0 += BLOCK) {
-        size_t nb = o1 - o0 < BLOCK ? o1 - o0 : BLOCK;
+    for (size_t o0 = 0; o0 < OC; o0 += BLOCK) {
+        size_t nb = OC - o0 < BLOCK ? OC - o0 : BLOCK;
         for (size_t j = 0; j < nb; j++) acc[j] = 0;
-        for (size_t n = 0; n < J->N; n++) {
-            const float *row = J->a + n * J->C + o0;
+        for (size_t n = 0; n < N; n++) {
+            const float *row = dout + n * OC + o0;
             for (size_t j = 0; j < nb; j++) acc[j] += row[j];
         }
-        for (size_t j = 0; j < nb; j++) J->out[o0 + j] = (float)(J->out[o0 + j] + acc[j]);
+        for (size_t j = 0; j < nb; j++) dbias[o0 + j] = (float)(dbias[o0 + j] + acc[j]);
     }
 }
 
@@ -145,18 +135,17 @@ void sp_matmul_forward(float *out, const float *inp, const float *w, const float
 }
 
 /* The backward as one job. dw's rows go one part per thread, each one call: a call multiplies
- * all N rows of dout and inp, and more calls would pack them again. On two threads or more the
- * first thread sums dbias before its part of dw: the sum runs at the speed of memory, and the
- * others multiply meanwhile. dinp's rows then go in chunks that the threads take as they
+ * all N rows of dout and inp, and more calls would pack them again. The first thread sums dbias
+ * before its part of dw: the sum runs at the speed of memory, and the others multiply
+ * meanwhile. dinp's rows then go in chunks that the threads take as they
  * finish, which evens out the rest: dbias, dw's uneven parts (its rows are few, and split at
  * multiples of 24) and cores that run at different speeds. */
 typedef struct backward_job {
-    gemm_job dw, dx;
+    gemm_job dw, dx;   /* dx.C NULL: no dinp */
     size_t dw_threads;
-    bool has_dx;
     const float *relu; /* ReLU's output [N, C] that dinp goes back through, or NULL */
+    float *dbias;      /* or NULL */
     sp_pool_chunks dx_chunks;
-    layer_job dbias; /* .out NULL: none */
 } backward_job;
 
 /* d[i] = 0 where relu's output y[i] is not > 0: ReLU's backward, in place */
@@ -172,9 +161,10 @@ static void backward_team(void *ctx, size_t thread, size_t threads)
 {
     backward_job *J = ctx;
     size_t p = J->dw_threads < threads ? J->dw_threads : threads, tiles = gemm_tiles(&J->dw), b, e;
-    if (thread == 0 && J->dbias.out) bias_sum_part(&J->dbias, 0, 0, J->dbias.C);
+    /* dw's operands: dout [N = K, OC = M] */
+    if (thread == 0 && J->dbias) bias_sum(J->dbias, J->dw.A, J->dw.K, J->dw.M);
     if (thread < p) gemm_rows(&J->dw, tiles * thread / p, tiles * (thread + 1) / p);
-    if (!J->has_dx) return;
+    if (!J->dx.C) return;
     while (sp_pool_chunks_take(&J->dx_chunks, &b, &e)) {
         gemm_rows(&J->dx, b, e);
         /* while the chunk's rows are still in cache */
@@ -196,17 +186,13 @@ static void matmul_backward(float *dinp, float *dw, float *dbias, const float *d
         .dw = gemm_of(true, false, OC, C, N, dout, OC, inp, C, 1.0f, dw, C),
         /* dinp[N, C] (+)= dout[N, OC] · w[OC, C] */
         .dx = gemm_of(false, false, N, C, OC, dout, OC, w, C, mode == SP_GRAD_SET ? 0.0f : 1.0f, dinp, C),
-        .has_dx = dinp != NULL,
         .relu = relu ? inp : NULL,
+        .dbias = dbias,
     };
     J.dw_threads = sp_pool_parts(gemm_tiles(&J.dw), gemm_grain(&J.dw));
     size_t dx_threads = dinp ? sp_pool_parts(gemm_tiles(&J.dx), gemm_grain(&J.dx)) : 1;
-    size_t threads = J.dw_threads > dx_threads ? J.dw_threads : dx_threads;
     sp_pool_chunks_init(&J.dx_chunks, gemm_tiles(&J.dx), gemm_grain(&J.dx), dx_threads);
-    layer_job sum = {.out = dbias, .a = dout, .C = OC, .N = N};
-    if (threads > 1) J.dbias = sum;
-    sp_pool_run(threads, backward_team, &J);
-    if (dbias && threads == 1) sp_pool_for(OC, column_grain(OC, N), bias_sum_part, &sum);
+    sp_pool_run(J.dw_threads > dx_threads ? J.dw_threads : dx_threads, backward_team, &J);
 }
 
 void sp_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -248,12 +234,23 @@ void sp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     sp_pool_for(N, grain_of(C, 1), layernorm_part, &J);
 }
 
-/* rows [n0, n1) of the layer norm's input gradient; with `params`, dw and db too (one part
+/* row n's terms of dw and db: dw += dout x̂, db += dout */
+static void params_row(const norm_job *J, size_t n)
+{
+    size_t C = J->C;
+    const float *x = J->inp + n * C, *g = J->dout + n * C;
+    double m = J->mean[n], r = J->rstd[n];
+    for (size_t c = 0; c < C; c++) J->dw[c] = (float)(J->dw[c] + g[c] * ((x[c] - m) * r));
+    if (J->db)
+        for (size_t c = 0; c < C; c++) J->db[c] += g[c];
+}
+
+/* rows [n0, n1) of the layer norm's input gradient; with `params`, dw and db too (one thread
  * only: they are sums over all rows) */
 static void layernorm_rows(const norm_job *J, size_t n0, size_t n1, bool params)
 {
     const float *dout = J->dout, *inp = J->inp, *w = J->w;
-    float *dinp = J->out, *dw = J->dw, *db = J->db;
+    float *dinp = J->out;
     size_t C = J->C;
     for (size_t n = n0; n < n1; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
@@ -287,27 +284,14 @@ static void layernorm_rows(const norm_job *J, size_t n0, size_t n1, bool params)
         else
             for (size_t c = 0; c < C; c++)
                 dx[c] = (float)(dx[c] + r * ((double)g[c] * w[c] - gm - (x[c] - m) * r * gxm));
-        if (!params) continue;
-        for (size_t c = 0; c < C; c++) dw[c] = (float)(dw[c] + g[c] * ((x[c] - m) * r));
-        if (db)
-            for (size_t c = 0; c < C; c++) db[c] += g[c];
+        if (params) params_row(J, n);
     }
 }
 
-/* columns [c0, c1) of dw and db: over the rows in order, as layernorm_rows adds them */
-static void layernorm_params_part(void *ctx, size_t part, size_t c0, size_t c1)
+/* dw and db over every row, in order */
+static void layernorm_params(const norm_job *J)
 {
-    const norm_job *J = ctx;
-    const float *dout = J->dout, *inp = J->inp;
-    float *dw = J->dw, *db = J->db;
-    size_t C = J->C;
-    for (size_t n = 0; n < J->N; n++) {
-        const float *x = inp + n * C, *g = dout + n * C;
-        double m = J->mean[n], r = J->rstd[n];
-        for (size_t c = c0; c < c1; c++) dw[c] = (float)(dw[c] + g[c] * ((x[c] - m) * r));
-        if (db)
-            for (size_t c = c0; c < c1; c++) db[c] += g[c];
-    }
+    for (size_t n = 0; n < J->N; n++) params_row(J, n);
 }
 
 /* The backward on two threads or more, as one job: the first thread sums dw and db (at the
@@ -323,7 +307,7 @@ static void layernorm_team(void *ctx, size_t thread, size_t threads)
     (void)threads;
     norm_team *T = ctx;
     size_t b, e;
-    if (thread == 0 && T->J->dw) layernorm_params_part(T->J, 0, 0, T->J->C);
+    if (thread == 0) layernorm_params(T->J);
     while (sp_pool_chunks_take(&T->rows, &b, &e)) layernorm_rows(T->J, b, e, false);
 }
 

@@ -106,7 +106,7 @@ size_t sp_pool_threads(void) { return nthreads; }
 
 size_t sp_pool_parts(size_t n, size_t grain)
 {
-    size_t p = nthreads;
+    size_t p = inside ? 1 : nthreads;
     if (grain > 1 && n / grain < p) p = n / grain;
     return p ? p : 1;
 }
@@ -172,16 +172,10 @@ static void loop_team(void *ctx, size_t thread, size_t threads)
     while (sp_pool_chunks_take(&L->chunks, &b, &e)) L->fn(L->ctx, thread, b, e);
 }
 
+/* on one thread the queue holds one chunk, [0, n), and sp_pool_run runs it here */
 void sp_pool_for(size_t n, size_t grain, sp_pool_fn fn, void *ctx)
 {
     size_t parts = sp_pool_parts(n, grain);
-    if (parts == 1 || inside) {
-        bool was = inside;
-        inside = true;
-        fn(ctx, 0, 0, n);
-        inside = was;
-        return;
-    }
     loop L = {.fn = fn, .ctx = ctx};
     sp_pool_chunks_init(&L.chunks, n, grain, parts);
     sp_pool_run(parts, loop_team, &L);
