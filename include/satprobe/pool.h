@@ -7,7 +7,7 @@
  * starts and ends depends only on the loop's length, its grain and the thread count, never on
  * timing; which thread takes which chunk does. The kernels that use the pool give the same bits
  * whatever the split: every output element is computed by one thread, in the same order as on
- * one thread, and sums over rows go by columns, or whole to one thread. */
+ * one thread, and a sum over rows goes whole to one thread. */
 #ifndef SATPROBE_POOL_H
 #define SATPROBE_POOL_H
 

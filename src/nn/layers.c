@@ -2,9 +2,9 @@
  * layer norm with double statistics, ReLU and residual sums (attention is in attention.c).
  *
  * The loops outside cblas_sgemm go through the pool: element-wise ones split by elements, layer
- * norm by rows, and sums over rows (bias and layer-norm parameter gradients) by columns, or on
- * one thread while the others start on the rest of the backward, so that each sum is still
- * taken in row order on one thread and the split changes no bit. */
+ * norm by rows; sums over rows (bias and layer-norm parameter gradients) go to one thread while
+ * the others start on the rest of the backward, so that each sum is still taken in row order
+ * and the split changes no bit. */
 #include "satprobe/layers.h"
 #include "satprobe/pool.h"
 #include "vecmath.h"
